@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ServerMonitorConfig(AppConfig):
+    name = "server_monitor"
+    verbose_name = "Server monitor"

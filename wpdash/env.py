@@ -1,0 +1,194 @@
+"""Typed readers for environment settings.
+
+Every reader raises ImproperlyConfigured naming the variable when its value is
+wrong, so a typo in a unit file stops start-up with a message instead of running
+with a silently different configuration.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+# systemd unit names: letters, digits and ":-_.\@" (systemd.unit(5)); we also refuse
+# a leading "-" so a name can never be read as an option by systemctl or sudo.
+UNIT_NAME_RE = re.compile(r"^[A-Za-z0-9:_.\\@][A-Za-z0-9:_.\\@-]{0,255}$")
+# Log source names appear in URLs: keep them to a safe slug.
+LOG_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def _raw(name: str, environ: Mapping[str, str] | None) -> str | None:
+    value = (os.environ if environ is None else environ).get(name)
+    if value is None or value.strip() == "":
+        return None
+    return value.strip()
+
+
+def envbool(name: str, default: bool, environ: Mapping[str, str] | None = None) -> bool:
+    value = _raw(name, environ)
+    if value is None:
+        return default
+    lowered = value.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean: use on/off, true/false, yes/no or 1/0.")
+
+
+def envint(
+    name: str,
+    default: int,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> int:
+    value = _raw(name, environ)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number.") from None
+    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+        raise ImproperlyConfigured(f"{name}={number} is outside {minimum}..{maximum}.")
+    return number
+
+
+def envstr(name: str, default: str, environ: Mapping[str, str] | None = None) -> str:
+    value = _raw(name, environ)
+    return default if value is None else value
+
+
+def envchoice(name: str, default: str, choices: Iterable[str], environ: Mapping[str, str] | None = None) -> str:
+    allowed = tuple(choices)
+    value = envstr(name, default, environ).lower()
+    if value not in allowed:
+        raise ImproperlyConfigured(f"{name}={value!r} is not one of: {', '.join(allowed)}.")
+    return value
+
+
+def envlist(name: str, default: Iterable[str], environ: Mapping[str, str] | None = None) -> list[str]:
+    value = _raw(name, environ)
+    if value is None:
+        return list(default)
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def envurl(name: str, default: str, schemes: Iterable[str], environ: Mapping[str, str] | None = None) -> str:
+    from urllib.parse import urlsplit
+
+    value = envstr(name, default, environ)
+    allowed = tuple(schemes)
+    parts = urlsplit(value)
+    if parts.scheme not in allowed or not parts.netloc:
+        raise ImproperlyConfigured(
+            f"{name}={value!r} must be a URL starting with {' or '.join(s + '://' for s in allowed)}."
+        )
+    return value.rstrip("/")
+
+
+def service_allowlist(name: str, default: Iterable[str], environ: Mapping[str, str] | None = None) -> list[str]:
+    """The systemd units the dashboard may show and restart, validated as unit names."""
+    units = envlist(name, default, environ)
+    if not units:
+        raise ImproperlyConfigured(f"{name} is set but names no unit.")
+    for unit in units:
+        if not UNIT_NAME_RE.match(unit):
+            raise ImproperlyConfigured(f"{name}: {unit!r} is not a valid systemd unit name.")
+    return list(dict.fromkeys(units))  # keep order, drop repeats
+
+
+def log_sources(name: str, default: Mapping[str, str], environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """`name=/absolute/path` pairs, comma separated. Paths must be absolute."""
+    value = _raw(name, environ)
+    if value is None:
+        return dict(default)
+    sources: dict[str, str] = {}
+    for pair in value.split(","):
+        if not pair.strip():
+            continue
+        log_name, sep, path = pair.partition("=")
+        log_name, path = log_name.strip(), path.strip()
+        if not sep or not LOG_NAME_RE.match(log_name):
+            raise ImproperlyConfigured(f"{name}: {pair.strip()!r} is not name=path with a name of a-z, 0-9, - and _.")
+        if not os.path.isabs(path) or "\x00" in path:
+            raise ImproperlyConfigured(f"{name}: the path of {log_name!r} must be absolute, got {path!r}.")
+        if log_name in sources:
+            raise ImproperlyConfigured(f"{name}: {log_name!r} is given twice.")
+        sources[log_name] = os.path.normpath(path)
+    if not sources:
+        raise ImproperlyConfigured(f"{name} is set but names no log.")
+    return sources
+
+
+def data_dir(name: str, default: Path, environ: Mapping[str, str] | None = None) -> Path:
+    path = Path(envstr(name, str(default), environ)).expanduser().resolve()
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as error:
+        raise ImproperlyConfigured(f"{name}={str(path)!r} cannot be created: {error.strerror}.") from None
+    return path
+
+
+def secret_key(name: str, key_file: Path, environ: Mapping[str, str] | None = None) -> str:
+    """DJANGO_SECRET_KEY if set, else a key generated once and kept in key_file (0600).
+
+    The key is written to a private temporary file and hard-linked into place, so
+    when several processes start at once exactly one key wins and nobody ever reads
+    a half-written file.
+    """
+    value = _raw(name, environ)
+    if value is not None:
+        if len(value) < 32:
+            raise ImproperlyConfigured(f"{name} is too short: use at least 32 random characters.")
+        return value
+    if not key_file.exists():
+        fd, temporary = tempfile.mkstemp(dir=key_file.parent, prefix=".secret_key.")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(50) + "\n")
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, key_file)
+        finally:
+            os.unlink(temporary)
+    key = key_file.read_text().strip()
+    if len(key) < 32:
+        raise ImproperlyConfigured(f"{key_file} holds no usable secret key: delete it to have one generated.")
+    return key
+
+
+def database(name: str, default: str, environ: Mapping[str, str] | None = None) -> dict:
+    """A Django DATABASES entry from a URL: sqlite, mysql/mariadb or postgres."""
+    import dj_database_url
+
+    url = envstr(name, default, environ)
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme == "mariadb":
+        url = "mysql" + url[len(scheme) :]
+        scheme = "mysql"
+    if scheme not in {"sqlite", "mysql", "postgres", "postgresql"}:
+        raise ImproperlyConfigured(f"{name}: unknown scheme {scheme or url!r}; use sqlite://, mysql:// or postgres://.")
+    try:
+        config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name} cannot be parsed: {error}") from None
+    if scheme == "mysql":
+        # utf8mb4 so any byte a user or a log puts in a row fits; READ COMMITTED is
+        # Django's recommended isolation level for MySQL/MariaDB.
+        config.setdefault("OPTIONS", {}).update({"charset": "utf8mb4", "isolation_level": "read committed"})
+    if scheme == "sqlite":
+        # A busy-timeout so concurrent writers wait instead of failing at once.
+        config.setdefault("OPTIONS", {}).update({"timeout": 20})
+    return config

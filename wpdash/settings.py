@@ -1,0 +1,213 @@
+"""wpdash settings: everything comes from the environment (see README, "Settings").
+
+Defaults are the embedded, safe ones: SQLite and a generated secret key in the data
+directory, DEBUG off, the in-memory channel layer. A bad value stops start-up with
+ImproperlyConfigured naming the variable.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from wpdash import env
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DATA_DIR = env.data_dir("WPDASH_DATA_DIR", BASE_DIR / "var")
+SECRET_KEY = env.secret_key("DJANGO_SECRET_KEY", DATA_DIR / "secret_key")
+DEBUG = env.envbool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env.envlist("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1"])
+
+INSTALLED_APPS = [
+    "daphne",  # first, so `runserver` serves ASGI (WebSockets included)
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework_simplejwt",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_filters",
+    "channels",
+    "server_monitor",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "wpdash.urls"
+WSGI_APPLICATION = "wpdash.wsgi.application"
+ASGI_APPLICATION = "wpdash.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.database("DATABASE_URL", f"sqlite:///{DATA_DIR / 'wpdash.sqlite3'}")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.envstr("REDIS_URL", "")
+if REDIS_URL:
+    REDIS_URL = env.envurl("REDIS_URL", "", ["redis", "rediss", "unix"])
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "status"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.envstr("WPDASH_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every start when it is missing
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Serve app static files straight from their folders when collectstatic has not run
+# (the README's run command); production runs collectstatic and lets nginx serve them.
+WHITENOISE_USE_FINDERS = True
+
+# --- HTTPS and cookies -------------------------------------------------------------
+# WPDASH_HTTPS=on when the dashboard is reached over TLS (nginx in front, see deploy/).
+HTTPS = env.envbool("WPDASH_HTTPS", False)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env.envint("WPDASH_SESSION_SECONDS", 12 * 3600, minimum=300)
+CSRF_COOKIE_HTTPONLY = False  # the status page's fetch() reads it for X-CSRFToken
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if HTTPS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # nginx on the same host terminates TLS and says so in this header.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env.envint("WPDASH_HSTS_SECONDS", 31536000, minimum=0)
+    # The dashboard lives on a host name of its own, so its subdomains (if any) are
+    # ours to force onto HTTPS too; the preload directive alone submits nothing.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.envbool("WPDASH_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env.envbool("WPDASH_HSTS_PRELOAD", True)
+    CSRF_TRUSTED_ORIGINS = [f"https://{host}" for host in ALLOWED_HOSTS if host not in {"*", ""}]
+
+# --- API -----------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    # JWT first: its WWW-Authenticate header makes anonymous requests 401, not 403.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "server_monitor.exceptions.api_exception_handler",
+}
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.envint("WPDASH_JWT_ACCESS_MINUTES", 5, minimum=1, maximum=60)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(hours=env.envint("WPDASH_JWT_REFRESH_HOURS", 24, minimum=1, maximum=720)),
+    "UPDATE_LAST_LOGIN": True,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "wpdash API",
+    "DESCRIPTION": "Health, services, restarts and logs of one WordOps-style web server.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from our own static files: no CDN, so a strict CSP holds.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- wpdash --------------------------------------------------------------------------
+NETDATA_URL = env.envurl("NETDATA_URL", "http://127.0.0.1:19999", ["http", "https"])
+WPDASH_METRICS_SOURCE = env.envchoice("WPDASH_METRICS_SOURCE", "auto", ["auto", "netdata", "local"])
+
+DEFAULT_SERVICES = [
+    "nginx",
+    *(f"php{version}-fpm" for version in ("7.4", "8.0", "8.1", "8.2", "8.3", "8.4")),
+    "mariadb",
+    "mysql",
+    "redis-server",
+    "postfix",
+    "fail2ban",
+    "ufw",
+    "netdata",
+]
+WPDASH_SERVICES = env.service_allowlist("WPDASH_SERVICES", DEFAULT_SERVICES)
+WPDASH_SYSTEMCTL = env.envstr("WPDASH_SYSTEMCTL", "/usr/bin/systemctl")
+WPDASH_SUDO = env.envbool("WPDASH_SUDO", True)
+WPDASH_RESTART_APPROVAL = env.envbool("WPDASH_RESTART_APPROVAL", False)
+
+
+def _newest_php_fpm_log() -> str:
+    """The highest-versioned /var/log/phpX.Y-fpm.log that exists (Debian's naming)."""
+    candidates = sorted(
+        Path("/var/log").glob("php*-fpm.log"),
+        key=lambda path: tuple(int(part) for part in path.name[3:-8].split(".") if part.isdigit()),
+    )
+    return str(candidates[-1]) if candidates else "/var/log/php8.2-fpm.log"
+
+
+WPDASH_LOGS = env.log_sources(
+    "WPDASH_LOGS",
+    {
+        "nginx-access": "/var/log/nginx/access.log",
+        "nginx-error": "/var/log/nginx/error.log",
+        "php-fpm": _newest_php_fpm_log(),
+        "mysql": "/var/log/mysql/error.log",
+    },
+)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "server_monitor": {
+            "level": env.envchoice("WPDASH_LOG_LEVEL", "info", ["debug", "info", "warning", "error"]).upper()
+        },
+    },
+}
