@@ -26,8 +26,12 @@ class AdapterError(Exception):
         super().__init__(detail)
         self.detail = detail
 
+    def payload(self) -> dict[str, Any]:
+        """The JSON body of the answer; a subclass may add fields beside `detail`."""
+        return {"detail": self.detail}
+
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, AdapterError):
-        return Response({"detail": exc.detail}, status=exc.http_status)
+        return Response(exc.payload(), status=exc.http_status)
     return exception_handler(exc, context)

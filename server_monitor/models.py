@@ -1,0 +1,84 @@
+"""The restart audit log. The workflow that writes it is in server_monitor/restarts.py."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class RestartAction(models.Model):
+    """One restart request, written before anything runs, never deleted or edited by hand.
+
+    `lock` holds the unit's Id while the request is pending or running and is NULL
+    afterwards. Its UNIQUE index is what makes two simultaneous requests for one unit
+    give one restart and one 409, on SQLite and MariaDB alike (MariaDB has no partial
+    unique indexes; NULLs never collide). The Id rather than the requested name, so
+    `mysql` and `mariadb` — one unit — cannot restart at once either.
+
+    The runner fields name the process that runs (or is about to run) the restart:
+    when that process is gone while the row is still pending or running, the row is
+    marked interrupted (see restarts.recover_interrupted).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "pending"
+        RUNNING = "running", "running"
+        SUCCEEDED = "succeeded", "succeeded"
+        FAILED = "failed", "failed"
+        TIMED_OUT = "timed_out", "timed out"
+        REJECTED = "rejected", "rejected"
+        INTERRUPTED = "interrupted", "interrupted"
+
+    OPEN = (Status.PENDING, Status.RUNNING)
+    OUTPUT_LIMIT = 8000  # characters of systemctl's output kept in a row
+
+    service = models.CharField(max_length=256, help_text="The allowlisted name requested.")
+    unit = models.CharField(max_length=256, help_text="systemd's Id for it, e.g. mariadb.service for mysql.")
+    command = models.CharField(max_length=1024, help_text="The argv that runs (or ran) the restart.")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now, db_index=True)
+    client_address = models.GenericIPAddressField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    lock = models.CharField(max_length=256, null=True, blank=True, unique=True, editable=False)
+
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    rejected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.CharField(max_length=1000, blank=True)
+
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    exit_code = models.IntegerField(null=True, blank=True)
+    output = models.TextField(blank=True)
+    note = models.CharField(max_length=1000, blank=True, help_text="Why the outcome is what it is.")
+    state_before = models.CharField(max_length=64, blank=True)
+    main_pid_before = models.PositiveIntegerField(null=True, blank=True)
+    state_after = models.CharField(max_length=64, blank=True)
+    main_pid_after = models.PositiveIntegerField(null=True, blank=True)
+
+    runner_host = models.CharField(max_length=255, blank=True, editable=False)
+    runner_pid = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    runner_started = models.FloatField(null=True, blank=True, editable=False, help_text="The runner's start time.")
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        # No add/change/delete permissions at all: the audit is written by code only.
+        default_permissions = ("view",)
+        permissions = [
+            ("restart_service", "Can restart an allowlisted service"),
+            ("approve_restart", "Can approve or reject a restart request"),
+        ]
+        indexes = [models.Index(fields=["service", "status"])]
+
+    def __str__(self) -> str:
+        return f"restart {self.service} #{self.pk} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
