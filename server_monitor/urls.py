@@ -2,6 +2,13 @@
 
 from rest_framework.routers import DefaultRouter
 
-router = DefaultRouter(trailing_slash="/?")
+from server_monitor import views
+
+router = DefaultRouter()
+# The trailing slash is optional (the API contract writes paths without it). DRF 3.15+
+# turns any true trailing_slash argument into "/", so "/?" has to be set afterwards.
+router.trailing_slash = "/?"
+router.register("services", views.ServiceViewSet, basename="service")
+router.register("restarts", views.RestartActionViewSet, basename="restart")
 
 urlpatterns = router.urls

@@ -2,12 +2,40 @@
 
 from __future__ import annotations
 
+import ipaddress
+
+import django_filters
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from server_monitor import restarts, services
+from server_monitor.models import RestartAction
+from server_monitor.permissions import CanApproveRestarts, CanRestartServices
+from server_monitor.serializers import (
+    RestartActionSerializer,
+    RestartConflictSerializer,
+    RestartRejectSerializer,
+    ServiceErrorSerializer,
+    ServiceStatusSerializer,
+)
 
 
 @require_GET
@@ -29,3 +57,195 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @login_required
 def status_page(request: HttpRequest) -> HttpResponse:
     return render(request, "server_monitor/status.html", {})
+
+
+# --- services and restarts -------------------------------------------------------------
+# Thin: services.py talks to systemd, restarts.py owns the workflow and the audit;
+# their errors become HTTP answers in server_monitor.exceptions.
+
+_ERROR = OpenApiResponse(ServiceErrorSerializer, description="{detail}")
+_UNAVAILABLE = OpenApiResponse(
+    ServiceErrorSerializer, description="systemd cannot be asked (e.g. “systemd is not running on this host”)"
+)
+_NAME = OpenApiParameter(
+    "name", OpenApiTypes.STR, OpenApiParameter.PATH, description="An allowlisted unit name, e.g. nginx or php8.2-fpm."
+)
+_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The restart's id.")
+_ACTION_OR_ERROR = PolymorphicProxySerializer(
+    component_name="RestartFailedOrUnavailable",
+    serializers=[RestartActionSerializer, ServiceErrorSerializer],
+    resource_type_field_name=None,
+)
+
+
+def client_address(request: Request) -> str | None:
+    """REMOTE_ADDR (daphne --proxy-headers puts the real client there behind nginx)."""
+    address = request.META.get("REMOTE_ADDR") or ""
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None  # a unix socket peer, or nothing
+
+
+def action_response(action: RestartAction) -> Response:
+    """202 while it awaits approval, 200 when it succeeded or was rejected, 503 otherwise."""
+    code = {
+        RestartAction.Status.PENDING: status.HTTP_202_ACCEPTED,
+        RestartAction.Status.SUCCEEDED: status.HTTP_200_OK,
+        RestartAction.Status.REJECTED: status.HTTP_200_OK,
+    }.get(action.status, status.HTTP_503_SERVICE_UNAVAILABLE)
+    return Response(RestartActionSerializer(action).data, status=code)
+
+
+class RefusalLoggingMixin:
+    """Refused restart, approve and reject attempts go to the application log (401/403)."""
+
+    logged_actions = frozenset({"restart", "approve", "reject"})
+
+    def permission_denied(self, request: Request, message: str | None = None, code: str | None = None) -> None:
+        if getattr(self, "action", None) in self.logged_actions:
+            name = self.kwargs.get("name") or f"#{self.kwargs.get('pk')}"
+            code = 403 if request.user and request.user.is_authenticated else 401
+            restarts.log_refusal(f"{code} {self.action}", name, request.user, client_address(request))
+        super().permission_denied(request, message=message, code=code)  # type: ignore[misc]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Installed allowlisted services",
+        description="One `systemctl show` for the whole allowlist; units that are not installed are left out "
+        "and an alias (mysql → mariadb.service) is listed once.",
+        responses={200: ServiceStatusSerializer(many=True), 503: _UNAVAILABLE},
+    ),
+    retrieve=extend_schema(
+        summary="One service",
+        parameters=[_NAME],
+        responses={
+            200: ServiceStatusSerializer,
+            400: OpenApiResponse(ServiceErrorSerializer, description="not in the allowlist"),
+            404: OpenApiResponse(ServiceErrorSerializer, description="not installed on this host"),
+            503: _UNAVAILABLE,
+        },
+    ),
+)
+class ServiceViewSet(RefusalLoggingMixin, viewsets.ViewSet):
+    """The allowlisted systemd units (WPDASH_SERVICES): status for any signed-in user, restart with permission."""
+
+    lookup_field = "name"
+    # Any text up to a final /restart, so a hostile name (../../etc/passwd, nginx;id,
+    # a NUL) reaches the allowlist check and gets its 400 instead of a router 404.
+    lookup_value_regex = r"(?:(?!/restart/?$)[\s\S])+?"
+
+    def get_permissions(self) -> list[BasePermission]:
+        if self.action == "restart":
+            return [IsAuthenticated(), CanRestartServices()]
+        return super().get_permissions()
+
+    def list(self, request: Request) -> Response:
+        return Response(ServiceStatusSerializer(services.list_statuses(), many=True).data)
+
+    def retrieve(self, request: Request, name: str) -> Response:
+        return Response(ServiceStatusSerializer(services.get_status(name)).data)
+
+    @extend_schema(
+        summary="Restart a service (audited)",
+        description="Writes the audit row first. Immediate mode: runs `[sudo -n] systemctl restart -- NAME` "
+        "(30 s timeout) and verifies the unit is active again with a new MainPID; 200 when it is, 503 with "
+        "the action when it failed or timed out. Approval mode (WPDASH_RESTART_APPROVAL=on): 202 with the "
+        "pending action. Needs the `server_monitor.restart_service` permission.",
+        parameters=[_NAME],
+        request=None,
+        responses={
+            200: OpenApiResponse(RestartActionSerializer, description="restarted and verified"),
+            202: OpenApiResponse(RestartActionSerializer, description="waiting for approval"),
+            400: OpenApiResponse(ServiceErrorSerializer, description="not in the allowlist"),
+            403: OpenApiResponse(ServiceErrorSerializer, description="no restart permission"),
+            404: OpenApiResponse(ServiceErrorSerializer, description="not installed on this host"),
+            409: OpenApiResponse(RestartConflictSerializer, description="a restart of this unit is pending or running"),
+            503: OpenApiResponse(
+                _ACTION_OR_ERROR, description="the restart failed or timed out (the action), or systemd is unavailable"
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def restart(self, request: Request, name: str) -> Response:
+        return action_response(restarts.request_restart(name, request.user, client_address(request)))
+
+
+class RestartActionFilter(django_filters.FilterSet):
+    class Meta:
+        model = RestartAction
+        fields = ["service", "status"]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="The restart audit log, newest first",
+        responses={
+            200: RestartActionSerializer(many=True),
+            400: OpenApiResponse(description="an unknown status in the filter"),
+        },
+    ),
+    retrieve=extend_schema(
+        summary="One restart",
+        parameters=[_ID],
+        responses={
+            200: RestartActionSerializer,
+            404: OpenApiResponse(ServiceErrorSerializer, description="no such restart"),
+        },
+    ),
+)
+class RestartActionViewSet(RefusalLoggingMixin, viewsets.ReadOnlyModelViewSet):
+    """The restart audit log (RestartAction): read by any signed-in user; approve/reject with permission."""
+
+    serializer_class = RestartActionSerializer
+    queryset = RestartAction.objects.select_related("requested_by", "approved_by", "rejected_by").order_by(
+        "-requested_at", "-id"
+    )
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = RestartActionFilter
+    lookup_value_regex = r"[0-9]+"
+
+    def get_permissions(self) -> list[BasePermission]:
+        if self.action in {"approve", "reject"}:
+            return [IsAuthenticated(), CanApproveRestarts()]
+        return super().get_permissions()
+
+    @extend_schema(
+        summary="Approve a pending restart and run it",
+        description="Needs `server_monitor.approve_restart`; nobody approves their own request. "
+        "200 when the restart succeeded, 503 with the action when it failed or timed out.",
+        parameters=[_ID],
+        request=None,
+        responses={
+            200: RestartActionSerializer,
+            403: OpenApiResponse(ServiceErrorSerializer, description="no approve permission, or your own request"),
+            404: OpenApiResponse(ServiceErrorSerializer, description="no such restart"),
+            409: OpenApiResponse(RestartConflictSerializer, description="not pending"),
+            503: OpenApiResponse(RestartActionSerializer, description="approved, but the restart failed or timed out"),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str) -> Response:
+        return action_response(restarts.approve(self.get_object(), request.user, client_address(request)))
+
+    @extend_schema(
+        summary="Reject a pending restart",
+        parameters=[_ID],
+        request=RestartRejectSerializer,
+        responses={
+            200: RestartActionSerializer,
+            400: OpenApiResponse(description="reason longer than 1000 characters"),
+            403: OpenApiResponse(ServiceErrorSerializer, description="no approve permission"),
+            404: OpenApiResponse(ServiceErrorSerializer, description="no such restart"),
+            409: OpenApiResponse(RestartConflictSerializer, description="not pending"),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str) -> Response:
+        body = RestartRejectSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        action = restarts.reject(
+            self.get_object(), request.user, client_address(request), body.validated_data["reason"]
+        )
+        return action_response(action)

@@ -33,3 +33,65 @@ def viewer_client(viewer) -> APIClient:
     client = APIClient()
     client.force_login(viewer)
     return client
+
+
+# --- services and restarts: roles and the stand-in systemctl --------------------------
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """MD5 in tests only: the real hasher's deliberate slowness cost ~0.3 s per user."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def _user_with(username: str, *codenames: str, **flags: bool):
+    from django.contrib.auth.models import Permission
+
+    user = get_user_model().objects.create_user(username, password=PASSWORD, **flags)
+    for codename in codenames:
+        user.user_permissions.add(Permission.objects.get(codename=codename, content_type__app_label="server_monitor"))
+    return user
+
+
+@pytest.fixture
+def operator(db):
+    """May restart services (server_monitor.restart_service), may not approve."""
+    return _user_with("operator", "restart_service")
+
+
+@pytest.fixture
+def approver(db):
+    """May approve or reject restarts (server_monitor.approve_restart), may not request one."""
+    return _user_with("approver", "approve_restart")
+
+
+@pytest.fixture
+def outsider(db):
+    """Had restart rights once; the account is deactivated, so its session counts for nothing."""
+    return _user_with("outsider", "restart_service", "approve_restart", is_active=False)
+
+
+@pytest.fixture
+def signed_in():
+    """signed_in(user) -> an APIClient with that user's session."""
+
+    def make(user) -> APIClient:
+        client = APIClient()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def fake_systemd(tmp_path, settings):
+    """The stand-in systemctl (tests/fakes/systemctl.py) with the fixture's units, as settings point to it."""
+    from tests.fakes import FakeSystemd
+    from wpdash.settings import DEFAULT_SERVICES
+
+    fake = FakeSystemd(tmp_path / "systemd")
+    settings.WPDASH_SYSTEMCTL = str(fake.path)
+    settings.WPDASH_SUDO = False  # we are root here; the sudo argv is tested on its own
+    settings.WPDASH_SERVICES = list(DEFAULT_SERVICES)
+    settings.WPDASH_RESTART_APPROVAL = False
+    return fake

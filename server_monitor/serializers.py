@@ -1,0 +1,74 @@
+"""DRF serializers: the JSON shapes of the API (see ARCHITECTURE.md, HTTP API)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from server_monitor.models import RestartAction
+
+# --- services and restarts -------------------------------------------------------------
+
+
+class ServiceStatusSerializer(serializers.Serializer):
+    """One installed allowlisted unit, from `systemctl show` (services.ServiceStatus)."""
+
+    name = serializers.CharField(help_text="The allowlisted name.")
+    unit = serializers.CharField(help_text="systemd's Id for it (mysql answers as mariadb.service).")
+    active = serializers.CharField(help_text="systemd's ActiveState: active, inactive, failed, activating, …")
+    sub_state = serializers.CharField(help_text="systemd's SubState: running, dead, exited, failed, …")
+    memory_bytes = serializers.IntegerField(allow_null=True, help_text="MemoryCurrent; null when systemd has none.")
+    uptime_seconds = serializers.IntegerField(
+        allow_null=True, help_text="Seconds since it became active; null unless active."
+    )
+    main_pid = serializers.IntegerField(allow_null=True, help_text="MainPID; null without a main process.")
+
+
+class RestartActionSerializer(serializers.ModelSerializer):
+    """One row of the restart audit log."""
+
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    rejected_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = RestartAction
+        fields = [
+            "id",
+            "service",
+            "unit",
+            "command",
+            "status",
+            "requested_by",
+            "requested_at",
+            "client_address",
+            "approved_by",
+            "approved_at",
+            "rejected_by",
+            "rejected_at",
+            "rejection_reason",
+            "started_at",
+            "finished_at",
+            "exit_code",
+            "output",
+            "note",
+            "state_before",
+            "main_pid_before",
+            "state_after",
+            "main_pid_after",
+        ]
+        read_only_fields = fields
+
+
+class RestartRejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+class ServiceErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class RestartConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    existing_action_id = serializers.IntegerField(
+        allow_null=True, help_text="The pending or running restart of that unit (null if it ended meanwhile)."
+    )
