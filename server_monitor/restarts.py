@@ -247,6 +247,8 @@ def _refresh(action: RestartAction) -> RestartAction:
 
 def _run(action: RestartAction, before: services.ServiceStatus) -> RestartAction:
     """Restart the unit, verify it came back, record the outcome. Always releases the lock."""
+    # The state before goes in first: a row cut short still says what it found.
+    RestartAction.objects.filter(pk=action.pk).update(state_before=before.state, main_pid_before=before.main_pid)
     outcome: dict[str, Any] = {
         "status": Status.FAILED,
         "state_before": before.state,
