@@ -165,8 +165,9 @@ def _open_row(
             holder = RestartAction.objects.filter(lock=before.unit).first()
             if holder is None:
                 continue  # it finished between our insert and this look: try again
-            if runner_is_gone(holder) and recover_interrupted():
-                continue  # its process died: the lock was stale
+            if runner_is_gone(holder):
+                recover_interrupted()  # its process died: the lock was stale
+                continue
             break
     log_refusal("409", before.name, user, client_address)
     raise RestartConflict(
@@ -286,6 +287,8 @@ def judge(
     """
     if result.timed_out:
         return {"status": Status.TIMED_OUT, "note": f"no answer within {services.RESTART_TIMEOUT:g} s; killed"}
+    if result.exit_code is None:
+        return {"status": Status.FAILED, "note": "the restart command could not be run"}
     if result.exit_code != 0:
         return {"status": Status.FAILED, "note": f"systemctl restart exited with {result.exit_code}"}
     if after is None:

@@ -236,7 +236,7 @@ def run(argv: Sequence[str], timeout: float, limit: int = OUTPUT_LIMIT) -> RunRe
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,  # its own group, so a timeout kills its children too
-        env={**os.environ, "SYSTEMD_COLORS": "0", "SYSTEMD_PAGER": "", "LC_ALL": "C.UTF-8"},
+        env=_child_environment(),
     )
     assert process.stdout is not None and process.stderr is not None
     out, err = bytearray(), bytearray()
@@ -273,6 +273,17 @@ def run(argv: Sequence[str], timeout: float, limit: int = OUTPUT_LIMIT) -> RunRe
         stderr=err.decode("utf-8", "replace"),
         timed_out=timed_out,
     )
+
+
+def _child_environment() -> dict[str, str]:
+    """Only what systemctl needs: the server's own environment holds secrets
+    (DJANGO_SECRET_KEY, DATABASE_URL) that no child process should see."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+        "LC_ALL": "C.UTF-8",
+        "SYSTEMD_COLORS": "0",
+        "SYSTEMD_PAGER": "",
+    }
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:

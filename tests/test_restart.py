@@ -7,6 +7,7 @@ import os
 import shlex
 import shutil
 
+import psutil
 import pytest
 
 from server_monitor import restarts, services
@@ -82,7 +83,14 @@ def test_a_restart_that_hangs_is_killed_and_recorded_as_timed_out(signed_in, ope
     body = response.json()
     assert (body["status"], body["exit_code"]) == ("timed_out", None)
     assert body["note"] == "no answer within 0.5 s; killed"
-    assert fake_systemd.unit("nginx.service")["MainPID"] == "337"  # killed before it restarted anything
+    assert fake_systemd.unit("nginx.service")["MainPID"] == "337"  # nothing restarted
+    assert (
+        not [  # and the hanging systemctl is gone, not left behind
+            process
+            for process in psutil.process_iter(["cmdline"])
+            if str(fake_systemd.path) in (process.info["cmdline"] or ())
+        ]
+    )
 
 
 def test_a_new_restart_can_follow_a_finished_one(signed_in, operator, fake_systemd):
@@ -181,6 +189,29 @@ def test_with_sudo_on_it_runs_sudo_n_systemctl_restart_with_list_arguments(
     argv = [json.loads(line) for line in sudo_log.read_text().splitlines()]
     assert argv == [["-n", str(fake_systemd.path), "restart", "--", "nginx"]]
     assert response.json()["command"] == shlex.join([str(sudo), "-n", str(fake_systemd.path), "restart", "--", "nginx"])
+
+
+def test_a_restart_command_that_cannot_be_run_is_a_failed_row(signed_in, operator, fake_systemd, settings, monkeypatch):
+    monkeypatch.setattr(services, "SUDO", "/nonexistent/sudo")
+    settings.WPDASH_SUDO = True
+
+    response = restart(signed_in(operator))
+
+    assert response.status_code == 503
+    body = response.json()
+    assert (body["status"], body["exit_code"], body["note"]) == ("failed", None, "the restart command could not be run")
+    assert body["output"] == "/nonexistent/sudo cannot be run: No such file or directory"
+    assert RestartAction.objects.get().lock is None
+
+
+def test_systemctl_sees_none_of_the_servers_secrets(monkeypatch):
+    monkeypatch.setenv("DJANGO_SECRET_KEY", "s3cret-" * 6)
+    monkeypatch.setenv("DATABASE_URL", "mysql://wpdash:hunter2@127.0.0.1/wpdash")
+
+    seen = services.run(["/usr/bin/env"], timeout=5).stdout
+
+    assert "s3cret" not in seen and "hunter2" not in seen
+    assert "LC_ALL=C.UTF-8" in seen
 
 
 def test_the_default_sudo_is_the_system_one():
