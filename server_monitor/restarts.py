@@ -3,7 +3,7 @@
     request ──► pending ──► running ──► succeeded | failed | timed_out
                    │  (approval mode waits here for a second person)
                    └──► rejected
-    running, runner process gone ──► interrupted (recover_interrupted)
+    pending or running, and its runner process gone ──► interrupted
 
 Every transition is a conditional UPDATE (`WHERE status = …`), so two processes or
 two approvers can never both move the same row. Views call these functions only.
@@ -304,9 +304,9 @@ def judge(
 
 
 def _finish(action: RestartAction, status: str, **fields: Any) -> RestartAction:
-    fields.setdefault("note", "")
-    fields["note"] = fields["note"][:1000]
-    RestartAction.objects.filter(pk=action.pk).update(status=status, finished_at=timezone.now(), lock=None, **fields)
+    """running → the outcome, releasing the unit's lock."""
+    fields["note"] = fields.get("note", "")[:1000]
+    _transition(action, Status.RUNNING, status=status, finished_at=timezone.now(), lock=None, **fields)
     return _refresh(action)
 
 

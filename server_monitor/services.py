@@ -100,7 +100,7 @@ class ServiceStatus:
 
 @dataclass(frozen=True)
 class RunResult:
-    exit_code: int | None  # None when it was killed at its timeout
+    exit_code: int | None  # None when it was killed at its timeout or could not start
     stdout: str
     stderr: str
     timed_out: bool = False
@@ -195,16 +195,22 @@ def status_from_block(name: str, block: dict[str, str], now: float) -> ServiceSt
 
 
 def match_blocks(names: Sequence[str], blocks: list[dict[str, str]]) -> dict[str, dict[str, str]]:
-    """Which block answers which name: by Id or Names (aliases), not by position."""
+    """Which block answers which name: by Id or Names (aliases), not by position.
+
+    systemctl prints one block per argument in order, so position is the fallback
+    for an alias systemd does not list in Names; without it the output is unusable.
+    """
     matched: dict[str, dict[str, str]] = {}
-    for name in names:
+    for index, name in enumerate(names):
         wanted = unit_file_name(name)
         for block in blocks:
             if block.get("Id") == wanted or wanted in block.get("Names", "").split():
                 matched[name] = block
                 break
         else:
-            raise ServiceManagerUnavailable(f"systemctl show printed no block for {name}.")
+            if len(blocks) != len(names):
+                raise ServiceManagerUnavailable(f"systemctl show printed no block for {name}.")
+            matched[name] = blocks[index]
     return matched
 
 

@@ -63,7 +63,6 @@ def status_page(request: HttpRequest) -> HttpResponse:
 # Thin: services.py talks to systemd, restarts.py owns the workflow and the audit;
 # their errors become HTTP answers in server_monitor.exceptions.
 
-_ERROR = OpenApiResponse(ServiceErrorSerializer, description="{detail}")
 _UNAVAILABLE = OpenApiResponse(
     ServiceErrorSerializer, description="systemd cannot be asked (e.g. “systemd is not running on this host”)"
 )
@@ -105,8 +104,8 @@ class RefusalLoggingMixin:
     def permission_denied(self, request: Request, message: str | None = None, code: str | None = None) -> None:
         if getattr(self, "action", None) in self.logged_actions:
             name = self.kwargs.get("name") or f"#{self.kwargs.get('pk')}"
-            code = 403 if request.user and request.user.is_authenticated else 401
-            restarts.log_refusal(f"{code} {self.action}", name, request.user, client_address(request))
+            answer = 403 if request.user and request.user.is_authenticated else 401
+            restarts.log_refusal(f"{answer} {self.action}", name, request.user, client_address(request))
         super().permission_denied(request, message=message, code=code)  # type: ignore[misc]
 
 
@@ -245,7 +244,5 @@ class RestartActionViewSet(RefusalLoggingMixin, viewsets.ReadOnlyModelViewSet):
     def reject(self, request: Request, pk: str) -> Response:
         body = RestartRejectSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        action = restarts.reject(
-            self.get_object(), request.user, client_address(request), body.validated_data["reason"]
-        )
-        return action_response(action)
+        reason = body.validated_data["reason"]
+        return action_response(restarts.reject(self.get_object(), request.user, client_address(request), reason))

@@ -175,3 +175,20 @@ def test_a_restart_that_exited_1_is_judged_a_failure():
 def test_anything_but_key_value_lines_is_refused(garbage):
     with pytest.raises(ServiceManagerUnavailable, match="not KEY=VALUE"):
         parse_show(garbage)
+
+
+def test_an_alias_missing_from_names_is_matched_by_its_position():
+    shown = capture("show-allowlist-running.txt")
+    text = shown.text.replace("Names=mariadb.service mysql.service mysqld.service", "Names=mariadb.service")
+
+    statuses = by_name(statuses_from_show(DEFAULT_SERVICES, text, now=shown.uptime))
+
+    assert statuses["mariadb"].unit == "mariadb.service" and "mysql" not in statuses
+
+
+def test_output_with_a_block_missing_is_refused():
+    shown = capture("show-allowlist-running.txt")
+    without_netdata = shown.text.rsplit("\n\n", 1)[0]
+
+    with pytest.raises(ServiceManagerUnavailable, match="no block for netdata"):
+        statuses_from_show(DEFAULT_SERVICES, without_netdata, now=shown.uptime)
