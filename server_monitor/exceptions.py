@@ -30,4 +30,5 @@ class AdapterError(Exception):
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, AdapterError):
         return Response({"detail": exc.detail}, status=exc.http_status)
+
     return exception_handler(exc, context)
