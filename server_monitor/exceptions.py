@@ -34,4 +34,5 @@ class AdapterError(Exception):
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, AdapterError):
         return Response(exc.payload(), status=exc.http_status)
+
     return exception_handler(exc, context)
