@@ -169,8 +169,9 @@ def test_a_restart_has_time_to_finish_before_nginx_gives_up():
 class UnitDaphne(LiveServer):
     """daphne started with the arguments of wpdash.service's ExecStart.
 
-    Only the program (this interpreter's daphne), the port, and an access log (to
-    see which client address daphne recorded) differ from production.
+    Only the program (this interpreter's daphne), the port, and the access log (a
+    file instead of /dev/null, to see which client address daphne recorded) differ
+    from production.
     """
 
     def start(self) -> None:
@@ -180,7 +181,7 @@ class UnitDaphne(LiveServer):
         self.port = free_port()
         argv = [sys.executable, "-m", "daphne", *argv[1:]]
         argv[argv.index("--port") + 1] = str(self.port)
-        argv[-1:-1] = ["--access-log", str(self.data_dir / "daphne-access.log")]
+        argv[argv.index("--access-log") + 1] = str(self.data_dir / "daphne-access.log")
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(argv, cwd=REPO, env=self.env, stdout=log, stderr=log)
 

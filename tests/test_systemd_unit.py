@@ -82,6 +82,7 @@ def test_daphne_runs_as_the_wpdash_user_on_loopback_behind_the_proxy(unit):
     assert exec_start.startswith("/opt/wpdash/.venv/bin/daphne ")
     assert "--bind 127.0.0.1 " in exec_start
     assert "--proxy-headers" in exec_start
+    assert "--access-log /dev/null" in exec_start  # nginx keeps the access log
     assert exec_start.endswith(" wpdash.asgi:application")
 
 
