@@ -76,9 +76,12 @@ def add_system_user(work: Path, useradd_args: list[str]) -> tuple[Path, int, int
     """
     etc = work / "etc"
     etc.mkdir(parents=True)
-    for name in ("passwd", "group", "shadow", "gshadow", "login.defs"):
-        if Path("/etc", name).exists():
-            shutil.copy2(Path("/etc", name), etc / name)
+    for name in ("passwd", "group", "login.defs"):
+        shutil.copy2(Path("/etc", name), etc / name)
+    # Start the shadow files empty: no password hash of this machine is copied, and
+    # the new user's entry is all sudo's PAM account check looks up.
+    for name in ("shadow", "gshadow"):
+        (etc / name).touch(mode=0o600)
     subprocess.run(["useradd", "--prefix", str(work), *useradd_args], check=True, capture_output=True, text=True)
     user = useradd_args[-1]
     passwd = {line.split(":")[0]: line.split(":") for line in (etc / "passwd").read_text().splitlines() if line}
