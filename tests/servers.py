@@ -50,6 +50,23 @@ def wait_until(predicate, timeout: float, interval: float = 0.05, message: str =
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
 
 
+def _mysql_connection(parts):
+    import MySQLdb
+
+    return MySQLdb.connect(
+        host=parts.hostname, port=parts.port or 3306, user=parts.username or "root", passwd=parts.password or ""
+    )
+
+
+def drop_live_database(url: str) -> None:
+    """Drop a database live_database_url made (SQLite files go with the tmp dir)."""
+    if url.startswith(("mysql://", "mariadb://")):
+        parts = urlsplit(url)
+        connection = _mysql_connection(parts)
+        connection.cursor().execute(f"DROP DATABASE IF EXISTS `{parts.path.lstrip('/')}`")
+        connection.close()
+
+
 def live_database_url(data_dir: Path) -> str:
     """A database for a daphne subprocess: SQLite in its data dir, or a fresh
     MariaDB database when the suite runs on MariaDB (DATABASE_URL=mysql://…)."""
@@ -176,11 +193,14 @@ def live_server(tmp_path: Path, **env: str) -> Iterator[LiveServer]:
         "PYTHONUNBUFFERED": "1",
         **env,
     }
+    made_database = "DATABASE_URL" not in env
     environment["DATABASE_URL"] = env.get("DATABASE_URL") or live_database_url(data_dir)
     server = LiveServer(data_dir=data_dir, env=environment)
-    server.manage("migrate", "--noinput")
-    server.start()
     try:
+        server.manage("migrate", "--noinput")
+        server.start()
         yield server
     finally:
         server.stop()
+        if made_database:
+            drop_live_database(environment["DATABASE_URL"])

@@ -181,7 +181,9 @@ def database(name: str, default: str, environ: Mapping[str, str] | None = None) 
     if scheme not in {"sqlite", "mysql", "postgres", "postgresql"}:
         raise ImproperlyConfigured(f"{name}: unknown scheme {scheme or url!r}; use sqlite://, mysql:// or postgres://.")
     try:
-        config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        # conn_max_age=0: under ASGI every request runs in a thread of its own, so a
+        # kept-open connection would be one idle connection per finished request.
+        config = dj_database_url.parse(url, conn_max_age=0)
     except ValueError as error:
         raise ImproperlyConfigured(f"{name} cannot be parsed: {error}") from None
     if scheme == "mysql":
