@@ -2,6 +2,9 @@
 
 from rest_framework.routers import DefaultRouter
 
+from server_monitor.views import LogViewSet
+
 router = DefaultRouter(trailing_slash="/?")
+router.register("logs", LogViewSet, basename="logs")
 
 urlpatterns = router.urls
