@@ -73,7 +73,8 @@ class LogViewSet(viewsets.ViewSet):
     )
     def retrieve(self, request: Request, log_type: str | None = None) -> Response:
         source = logs.get_source(log_type)
-        query = LogTailQuerySerializer(data=request.query_params)
+        # A plain dict, so that an empty ?lines= is an error rather than the default.
+        query = LogTailQuerySerializer(data=request.query_params.dict())
         if not query.is_valid():
             raise InvalidQuery(f"lines must be a whole number from 1 to {logs.MAX_TAIL_LINES}.")
         return Response(LogTailSerializer(logs.tail(source, query.validated_data["lines"])).data)
