@@ -32,6 +32,7 @@ from __future__ import annotations
 import gzip
 import logging
 import os
+import re
 import stat
 import time
 import zlib
@@ -173,11 +174,14 @@ class Tracker:
         more = False
         finished: list[_File] = []
         for index, f in enumerate(files):
-            size, current = stats[index].st_size, index == len(files) - 1
+            size = stats[index].st_size
             if size != f.last_size:
                 f.last_size, f.last_growth = size, now
-            if size < f.pos or f.truncated_since is not None:
-                recovered = self._after_truncation(f, now, current)
+            # The bytes before our position are compared even when the size did not
+            # change: a file truncated and refilled to the very same size is not rare
+            # when every line has the same length.
+            if size < f.pos or f.truncated_since is not None or not f.fingerprint_holds():
+                recovered = self._after_truncation(f, now)
                 if recovered is None:
                     break  # waiting for logrotate's copy; nothing after it may go first
                 lines += recovered
@@ -186,7 +190,7 @@ class Tracker:
                 if not f.fingerprint_holds():
                     # Truncated and refilled since the last poll: `data` is not what
                     # follows our position. The copy has it; go on from the start.
-                    recovered = self._after_truncation(f, now, current)
+                    recovered = self._after_truncation(f, now)
                     if recovered is not None:
                         lines += recovered
                         more = True
@@ -244,14 +248,14 @@ class Tracker:
         self._files.append(f)
         return f
 
-    def _after_truncation(self, f: _File, now: float, current: bool) -> list[str] | None:
-        """Lines recovered from logrotate's copy, then follow `f` from its start.
+    def _after_truncation(self, f: _File, now: float) -> list[str] | None:
+        """Lines recovered from logrotate's copies, then follow `f` from its start.
 
         None while no copy has turned up yet (for at most RECOVERY_WAIT).
         """
         if f.truncated_since is None:
             f.truncated_since = now
-        recovered = self._recover(f) if current else b""
+        recovered = self._recover(f)
         if recovered is None and now - f.truncated_since < RECOVERY_WAIT:
             return None
         if recovered is None:
@@ -265,11 +269,17 @@ class Tracker:
         return lines
 
     def _recover(self, f: _File) -> bytes | None:
-        """The bytes after our position in the copy logrotate made before truncating."""
+        """What was written to `f` after our position, from the copies logrotate made.
+
+        The copy holding our position is found by the bytes before it. Rotated more
+        than once since we last looked (numbered copies name.N), the newer copies
+        name.N-1 … name.1 follow in full, up to `f` itself if it was renamed meanwhile.
+        """
         if f.pos == 0:
             return b""
         directory, base = os.path.split(self.path)
         candidates: list[tuple[bool, float, str]] = []
+        idents: dict[str, tuple[int, int]] = {}
         try:
             with os.scandir(directory) as entries:
                 for entry in entries:
@@ -277,36 +287,41 @@ class Tracker:
                     if not name.startswith(base) or name[len(base) : len(base) + 1] not in {".", "-", "_"}:
                         continue
                     st = entry.stat(follow_symlinks=False)
-                    compressed = name.endswith(".gz")
-                    if (
-                        not stat.S_ISREG(st.st_mode)
-                        or (st.st_dev, st.st_ino) == f.ident
-                        or name.endswith(_UNREADABLE_COMPRESSION)
-                        or (not compressed and st.st_size < f.pos)
-                    ):
+                    if not stat.S_ISREG(st.st_mode) or name.endswith(_UNREADABLE_COMPRESSION):
                         continue
-                    # Uncompressed copies first, then the most recently made ones.
-                    candidates.append((compressed, -st.st_ctime, name))
+                    idents[name] = (st.st_dev, st.st_ino)
+                    compressed = name.endswith(".gz")
+                    if idents[name] != f.ident and (compressed or st.st_size >= f.pos):
+                        # Uncompressed copies first, then the most recently made ones.
+                        candidates.append((compressed, -st.st_ctime, name))
         except OSError:
             return None
         for _, _, name in sorted(candidates)[:MAX_COPY_CANDIDATES]:
-            data = self._read_copy(name, f)
-            if data is not None:
-                return data
+            data = self._read_copy(name, f.pos, f.fingerprint)
+            if data is None:
+                continue
+            numbered = re.fullmatch(re.escape(base) + r"\.(\d+)(?:\.gz)?", name)
+            for number in range(int(numbered.group(1)) - 1, 0, -1) if numbered else ():
+                newer = next((n for n in (f"{base}.{number}", f"{base}.{number}.gz") if n in idents), None)
+                if newer is None or idents[newer] == f.ident:
+                    break
+                data += self._read_copy(newer, 0, b"") or b""
+            return data
         return None
 
-    def _read_copy(self, name: str, f: _File) -> bytes | None:
+    def _read_copy(self, name: str, pos: int, fingerprint: bytes) -> bytes | None:
+        """The bytes of copy `name` from `pos` on, if the bytes before `pos` are `fingerprint`."""
         fd = open_rotated_copy(self.path, name)
         if fd is None:
             return None
-        start = f.pos - len(f.fingerprint)
+        start = pos - len(fingerprint)
         try:
             if name.endswith(".gz"):
-                return _read_gzip_copy(fd, start, f.fingerprint)
-            if os.pread(fd, len(f.fingerprint), start) != f.fingerprint:
+                return _read_gzip_copy(fd, start, fingerprint)
+            if os.pread(fd, len(fingerprint), start) != fingerprint:
                 return None
-            end = min(os.fstat(fd).st_size, f.pos + MAX_RECOVERY_BYTES)
-            chunks, offset = [], f.pos
+            end = min(os.fstat(fd).st_size, pos + MAX_RECOVERY_BYTES)
+            chunks, offset = [], pos
             while offset < end:
                 chunk = os.pread(fd, min(end - offset, 1024 * 1024), offset)
                 if not chunk:

@@ -4,10 +4,12 @@ process running as `nobody` (we are root, and root reads everything)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import pickle
 import pwd
+import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +20,6 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from tests.conftest import PASSWORD
 from wpdash.asgi import websocket_application
 
 LOGROTATE = "/usr/sbin/logrotate"
@@ -75,7 +76,7 @@ def logrotate(log: Path, mode: str, extra: str = "") -> None:
 
 @database_sync_to_async
 def session_cookie(username: str = "viewer") -> bytes:
-    user = get_user_model().objects.create_user(username, password=PASSWORD)
+    user = get_user_model().objects.create_user(username)  # no password: no slow hashing
     client = Client()
     client.force_login(user)
     return f"sessionid={client.cookies['sessionid'].value}".encode()
@@ -94,7 +95,12 @@ async def receive_lines(communicator: WebsocketCommunicator, count: int, timeout
     """New lines until `count` arrived; fails on anything but {"lines": [...]}."""
     lines: list[str] = []
     while len(lines) < count:
-        message = await communicator.receive_json_from(timeout=timeout)
+        try:
+            message = await communicator.receive_json_from(timeout=timeout)
+        except TimeoutError:
+            numbers = [int(match.group(1)) for line in lines if (match := re.search(r"&n=(\d+) ", line))]
+            gaps = [(a, b) for a, b in itertools.pairwise(numbers) if b != a + 1]
+            raise AssertionError(f"{len(lines)} of {count} lines arrived; gaps in nginx lines: {gaps}") from None
         assert set(message) == {"lines"}, message
         lines.extend(message["lines"])
     return lines

@@ -7,12 +7,26 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from rest_framework.test import APIRequestFactory, force_authenticate
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient, APIRequestFactory, force_authenticate
 
 from server_monitor.views import LogViewSet
 from tests.logtools import run_as_nobody
 
 FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "logs" / "nginx-access.log"
+
+
+@pytest.fixture
+def viewer(db):
+    """A signed-in user without a password (hashing one costs half a second per test)."""
+    return get_user_model().objects.create_user("viewer")
+
+
+@pytest.fixture
+def viewer_client(viewer) -> APIClient:
+    client = APIClient()
+    client.force_login(viewer)
+    return client
 
 
 @pytest.fixture
