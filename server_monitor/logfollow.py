@@ -27,12 +27,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from server_monitor.logs import LogSource
+from server_monitor.logs import LogSource, note_availability
 from server_monitor.logtracker import PollResult, Tracker
 
 logger = logging.getLogger(__name__)
 
-POLL_INTERVAL = 0.1  # seconds; with the send this keeps a line's delay well under 250 ms
+POLL_INTERVAL = 0.05  # seconds; with the send this keeps a line's delay well under 250 ms
 INITIAL_LINES = 50
 MAX_BATCH_LINES = 500  # lines per published batch, and so per WebSocket message
 MAX_BACKLOG_LINES = 10_000  # per subscriber: ~5 s at 2,000 lines/s
@@ -218,7 +218,7 @@ class Follower:
                 self._recent.extend(await self._call(self._tracker.start, INITIAL_LINES))
             except Exception:
                 logger.exception("cannot start following log %s", self.source.name)
-            self.reason = self._tracker.reason
+            self._set_reason(self._tracker.reason)
             self._ready.set()
             while not self._stopping:
                 try:
@@ -227,7 +227,7 @@ class Follower:
                     logger.exception("reading log %s failed; retrying", self.source.name)
                     await self._sleep(ERROR_RETRY)
                     continue
-                self.reason = result.reason
+                self._set_reason(result.reason)
                 if result.lines:
                     self._publish(result.lines)
                 if not result.more and not self._stopping:
@@ -244,6 +244,11 @@ class Follower:
                 in_flight.add_done_callback(lambda _: self._tracker.close())
             else:
                 self._tracker.close()
+
+    def _set_reason(self, reason: str | None) -> None:
+        if reason != self.reason:
+            note_availability(self.source, reason)  # logged once per change, as for REST
+        self.reason = reason
 
     def _publish(self, lines: list[str]) -> None:
         self._recent.extend(lines)

@@ -113,6 +113,9 @@ class _File:
     last_size: int = -1
     last_growth: float = 0.0
     truncated_since: float | None = None
+    # After a truncation: a writer without O_APPEND goes on at its old offset and
+    # leaves a hole of NUL bytes at the start, which is not a line of the log.
+    skip_hole: bool = False
 
     def advance(self, data: bytes) -> None:
         self.pos += len(data)
@@ -198,6 +201,9 @@ class Tracker:
                 f.advance(data)
                 f.had_data = f.had_data or bool(data)
                 budget -= len(data)
+                if f.skip_hole:
+                    data = data.lstrip(b"\0")
+                    f.skip_hole = not data
                 lines += f.splitter.feed(data)
                 if f.pos < size:
                     more = True
@@ -265,7 +271,7 @@ class Tracker:
             )
             recovered = b""
         lines = f.splitter.feed(recovered) + f.splitter.flush()
-        f.pos, f.fingerprint, f.truncated_since, f.last_size = 0, b"", None, -1
+        f.pos, f.fingerprint, f.truncated_since, f.last_size, f.skip_hole = 0, b"", None, -1, True
         return lines
 
     def _recover(self, f: _File) -> bytes | None:

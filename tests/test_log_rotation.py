@@ -179,3 +179,21 @@ def test_an_old_file_no_one_writes_to_is_closed_after_the_grace(tmp_path, monkey
 
 async def test_no_reader_is_left_once_the_clients_are_gone(access_log):
     assert logfollow.active_followers() == []
+
+
+def test_the_hole_a_writer_without_o_append_leaves_after_a_truncation_is_skipped(tmp_path):
+    path = tmp_path / "app.log"
+    path.write_text("")
+    tracker = Tracker(str(path))
+    tracker.start(50)
+    with path.open("r+b") as writer:  # no O_APPEND: it keeps its own offset
+        writer.write(b"one\ntwo\n")
+        writer.flush()
+        assert tracker.poll().lines == ["one", "two"]
+        (tmp_path / "app.log.1").write_bytes(path.read_bytes())
+        os.truncate(path, 0)
+        writer.write(b"three\n")  # at offset 8: bytes 0..7 read back as NUL
+        writer.flush()
+
+        assert tracker.poll().lines == ["three"]
+    tracker.close()
