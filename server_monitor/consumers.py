@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from server_monitor import logfollow, logs
 from wpdash.ws_auth import WS_SUBPROTOCOL
+
+logger = logging.getLogger(__name__)
 
 CLOSE_NOT_AUTHENTICATED = 4001
 CLOSE_BAD_REQUEST = 4000
@@ -125,7 +128,9 @@ class LogTailConsumer(AuthenticatedConsumer):
         pump, self.pump = self.pump, None
         if pump is not None:
             pump.cancel()
-            await asyncio.wait([pump])  # its outcome does not matter any more; ours does
+            await asyncio.wait([pump])  # not `await pump`: our own cancellation must still propagate
+            if not pump.cancelled() and pump.exception() is not None:
+                logger.info("log tail of %s ended: %r", getattr(self, "log_type", "?"), pump.exception())
         subscription, self.subscription = self.subscription, None
         if subscription is not None:
             await subscription.close()
