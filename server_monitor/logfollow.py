@@ -15,6 +15,17 @@ lines the oldest are dropped and counted, and the client is told how many
 A new subscriber's first lines come from the lines this reader published last, taken
 in the same step that registers its queue, so the first message and the stream that
 follows meet exactly: no line twice, none lost.
+
+Nothing here blocks the event loop: every stat, open, read and directory listing
+happens in the Tracker, called in _EXECUTOR's threads, one call per follower at a
+time. The loop only moves lists of strings between queues (and closes descriptors,
+which for a read-only regular file never waits on the disk). A thread is used rather
+than "small non-blocking reads" because O_NONBLOCK means nothing for regular files:
+a read on a cold page cache or a slow disk would stall every client of the process.
+Polling (not inotify) keeps one code path for every file system, including the
+ones inotify does not see (NFS, some container overlays); at POLL_INTERVAL it costs
+a stat, an fstat and a 256-byte pread per log per poll while clients are connected,
+and nothing when none are.
 """
 
 from __future__ import annotations
