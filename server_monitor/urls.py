@@ -10,5 +10,6 @@ router = DefaultRouter()
 router.trailing_slash = "/?"
 router.register("services", views.ServiceViewSet, basename="service")
 router.register("restarts", views.RestartActionViewSet, basename="restart")
+router.register("logs", views.LogViewSet, basename="logs")
 
 urlpatterns = router.urls

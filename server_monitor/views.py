@@ -22,18 +22,22 @@ from drf_spectacular.utils import (
 )
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import APIException
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from server_monitor import restarts, services
+from server_monitor import logs, restarts, services
 from server_monitor.models import RestartAction
 from server_monitor.permissions import CanApproveRestarts, CanRestartServices
 from server_monitor.serializers import (
+    ErrorSerializer,
+    LogSourceSerializer,
+    LogTailQuerySerializer,
+    LogTailSerializer,
     RestartActionSerializer,
     RestartConflictSerializer,
     RestartRejectSerializer,
-    ServiceErrorSerializer,
     ServiceStatusSerializer,
 )
 
@@ -64,7 +68,7 @@ def status_page(request: HttpRequest) -> HttpResponse:
 # their errors become HTTP answers in server_monitor.exceptions.
 
 _UNAVAILABLE = OpenApiResponse(
-    ServiceErrorSerializer, description="systemd cannot be asked (e.g. “systemd is not running on this host”)"
+    ErrorSerializer, description="systemd cannot be asked (e.g. “systemd is not running on this host”)"
 )
 _NAME = OpenApiParameter(
     "name", OpenApiTypes.STR, OpenApiParameter.PATH, description="An allowlisted unit name, e.g. nginx or php8.2-fpm."
@@ -72,7 +76,7 @@ _NAME = OpenApiParameter(
 _ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The restart's id.")
 _ACTION_OR_ERROR = PolymorphicProxySerializer(
     component_name="RestartFailedOrUnavailable",
-    serializers=[RestartActionSerializer, ServiceErrorSerializer],
+    serializers=[RestartActionSerializer, ErrorSerializer],
     resource_type_field_name=None,
 )
 
@@ -121,8 +125,8 @@ class RefusalLoggingMixin:
         parameters=[_NAME],
         responses={
             200: ServiceStatusSerializer,
-            400: OpenApiResponse(ServiceErrorSerializer, description="not in the allowlist"),
-            404: OpenApiResponse(ServiceErrorSerializer, description="not installed on this host"),
+            400: OpenApiResponse(ErrorSerializer, description="not in the allowlist"),
+            404: OpenApiResponse(ErrorSerializer, description="not installed on this host"),
             503: _UNAVAILABLE,
         },
     ),
@@ -157,9 +161,9 @@ class ServiceViewSet(RefusalLoggingMixin, viewsets.ViewSet):
         responses={
             200: OpenApiResponse(RestartActionSerializer, description="restarted and verified"),
             202: OpenApiResponse(RestartActionSerializer, description="waiting for approval"),
-            400: OpenApiResponse(ServiceErrorSerializer, description="not in the allowlist"),
-            403: OpenApiResponse(ServiceErrorSerializer, description="no restart permission"),
-            404: OpenApiResponse(ServiceErrorSerializer, description="not installed on this host"),
+            400: OpenApiResponse(ErrorSerializer, description="not in the allowlist"),
+            403: OpenApiResponse(ErrorSerializer, description="no restart permission"),
+            404: OpenApiResponse(ErrorSerializer, description="not installed on this host"),
             409: OpenApiResponse(RestartConflictSerializer, description="a restart of this unit is pending or running"),
             503: OpenApiResponse(
                 _ACTION_OR_ERROR, description="the restart failed or timed out (the action), or systemd is unavailable"
@@ -190,7 +194,7 @@ class RestartActionFilter(django_filters.FilterSet):
         parameters=[_ID],
         responses={
             200: RestartActionSerializer,
-            404: OpenApiResponse(ServiceErrorSerializer, description="no such restart"),
+            404: OpenApiResponse(ErrorSerializer, description="no such restart"),
         },
     ),
 )
@@ -218,8 +222,8 @@ class RestartActionViewSet(RefusalLoggingMixin, viewsets.ReadOnlyModelViewSet):
         request=None,
         responses={
             200: RestartActionSerializer,
-            403: OpenApiResponse(ServiceErrorSerializer, description="no approve permission, or your own request"),
-            404: OpenApiResponse(ServiceErrorSerializer, description="no such restart"),
+            403: OpenApiResponse(ErrorSerializer, description="no approve permission, or your own request"),
+            404: OpenApiResponse(ErrorSerializer, description="no such restart"),
             409: OpenApiResponse(RestartConflictSerializer, description="not pending"),
             503: OpenApiResponse(RestartActionSerializer, description="approved, but the restart failed or timed out"),
         },
@@ -235,8 +239,8 @@ class RestartActionViewSet(RefusalLoggingMixin, viewsets.ReadOnlyModelViewSet):
         responses={
             200: RestartActionSerializer,
             400: OpenApiResponse(description="reason longer than 1000 characters"),
-            403: OpenApiResponse(ServiceErrorSerializer, description="no approve permission"),
-            404: OpenApiResponse(ServiceErrorSerializer, description="no such restart"),
+            403: OpenApiResponse(ErrorSerializer, description="no approve permission"),
+            404: OpenApiResponse(ErrorSerializer, description="no such restart"),
             409: OpenApiResponse(RestartConflictSerializer, description="not pending"),
         },
     )
@@ -246,3 +250,43 @@ class RestartActionViewSet(RefusalLoggingMixin, viewsets.ReadOnlyModelViewSet):
         body.is_valid(raise_exception=True)
         reason = body.validated_data["reason"]
         return action_response(restarts.reject(self.get_object(), request.user, client_address(request), reason))
+
+
+# --- logs ------------------------------------------------------------------------------
+
+
+class InvalidQuery(APIException):
+    status_code = 400
+    default_code = "invalid_query"
+
+
+class LogViewSet(viewsets.ViewSet):
+    """The configured logs and the last lines of one. Paths come from settings only."""
+
+    lookup_field = "log_type"
+    # Anything up to the optional trailing slash, so a traversal attempt such as
+    # ..%2F..%2Fetc%2Fpasswd reaches the view and is answered 400, not 404.
+    lookup_value_regex = r".+?"
+
+    @extend_schema(responses={200: LogSourceSerializer(many=True)}, summary="The log sources and their availability")
+    def list(self, request: Request) -> Response:
+        return Response(LogSourceSerializer(logs.all_statuses(), many=True).data)
+
+    @extend_schema(
+        summary="The last lines of a log",
+        parameters=[
+            OpenApiParameter("log_type", OpenApiTypes.STR, OpenApiParameter.PATH, description="A configured log name."),
+            LogTailQuerySerializer,
+        ],
+        responses={
+            200: OpenApiResponse(LogTailSerializer, description="Also when the file is missing or unreadable."),
+            400: OpenApiResponse(ErrorSerializer, description="Unknown log type, or lines outside 1..500."),
+        },
+    )
+    def retrieve(self, request: Request, log_type: str | None = None) -> Response:
+        source = logs.get_source(log_type)
+        # A plain dict, so that an empty ?lines= is an error rather than the default.
+        query = LogTailQuerySerializer(data=request.query_params.dict())
+        if not query.is_valid():
+            raise InvalidQuery(f"lines must be a whole number from 1 to {logs.MAX_TAIL_LINES}.")
+        return Response(LogTailSerializer(logs.tail(source, query.validated_data["lines"])).data)
