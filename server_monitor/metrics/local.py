@@ -180,6 +180,9 @@ class LocalSampler:
 
     def stop(self) -> None:
         self._stop.set()
+        thread = self._thread
+        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+            thread.join(timeout=5)
 
     def _sample_safely(self) -> None:
         try:
