@@ -134,8 +134,10 @@ class NetdataServer:
                 self.process.wait()
 
 
-def start_netdata(binary: str, workdir: Path) -> NetdataServer:
-    """Start Netdata and wait until the dashboard's charts hold a few seconds of data."""
+def start_netdata(binary: str, workdir: Path, with_data: bool = True) -> NetdataServer:
+    """Start Netdata and wait until the dashboard's charts exist and, `with_data`,
+    until the 5-minute view has a point of data (Netdata shows only complete
+    5-second groups there: about 6 s after start)."""
     for sub in ("cache", "lib", "log", "lock"):
         (workdir / sub).mkdir(parents=True, exist_ok=True)
     config = workdir / "netdata.conf"
@@ -156,10 +158,10 @@ def start_netdata(binary: str, workdir: Path) -> NetdataServer:
             raise AssertionError(f"netdata exited with {process.returncode}:\n{server.log()}")
         try:
             for chart in SERIES_CHARTS:
-                rows = server.data(chart, after=-10, points=10)["data"]
-                if sum(1 for row in rows if row[1] is not None) < 3:
+                data = server.data(chart, after=-300, points=60)["data"]
+                if with_data and all(row[1] is None for row in data):
                     return False
-        except requests.RequestException:
+        except requests.RequestException:  # not listening yet, or 404 before the chart exists
             return False
         return True
 

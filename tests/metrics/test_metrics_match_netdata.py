@@ -7,6 +7,7 @@ plainest possible arithmetic, independently of the adapter's code.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import psutil
@@ -15,6 +16,7 @@ import pytest
 from server_monitor import metrics
 from server_monitor.metrics.shape import RANGES, Range
 from tests.metrics.netdata_server import NetdataServer
+from tests.servers import wait_until
 
 URL = "/api/v1/server/metrics"
 KEYS = ("cpu", "ram", "disk", "disk_io", "network_in", "network_out")
@@ -43,6 +45,11 @@ def column(answer: dict[str, Any], label: str) -> dict[int, float | None]:
     return {row[0]: row[index] for row in answer["data"]}
 
 
+def percent(part: float | None, whole: float | None) -> float | None:
+    # A total of 0 happens in Netdata's first, still-empty group: that is "no data".
+    return None if part is None or not whole else 100 * part / whole
+
+
 def reference(answers: dict[str, Any]) -> dict[str, dict[int, float | None]]:
     """What each series must be, straight from Netdata's rows."""
     expected: dict[str, dict[int, float | None]] = {}
@@ -53,7 +60,7 @@ def reference(answers: dict[str, Any]) -> dict[str, dict[int, float | None]]:
     }
     ram = answers["system.ram"]
     used = ram["labels"].index("used")
-    expected["ram"] = {row[0]: None if row[used] is None else 100 * row[used] / sum(row[1:]) for row in ram["data"]}
+    expected["ram"] = {row[0]: None if None in row else percent(row[used], sum(row[1:])) for row in ram["data"]}
     reads, writes = column(answers["system.io"], "in"), column(answers["system.io"], "out")
     expected["disk_io"] = {t: None if reads[t] is None else reads[t] - writes[t] for t in reads}  # out is negative
     expected["network_in"] = column(answers["system.net"], "received")
@@ -62,7 +69,7 @@ def reference(answers: dict[str, Any]) -> dict[str, dict[int, float | None]]:
     if answers["disk_space._"] is not None:
         disk_used, avail = column(answers["disk_space._"], "used"), column(answers["disk_space._"], "avail")
         expected["disk"] = {
-            t: None if disk_used[t] is None else 100 * disk_used[t] / (disk_used[t] + avail[t]) for t in disk_used
+            t: None if avail[t] is None else percent(disk_used[t], (disk_used[t] or 0) + avail[t]) for t in disk_used
         }
     return expected
 
@@ -82,47 +89,75 @@ def assert_matches(ours: dict[str, Any], expected: dict[str, dict[int, float | N
         assert ours["disk"]["current"] == pytest.approx(100 * usage.used / (usage.used + usage.free), abs=0.5)
 
 
+def window_with_data(netdata: NetdataServer, range_: Range) -> int:
+    """A past second (fully collected, so every query of it gets the same rows) whose
+    window already holds CPU data: a fresh Netdata needs a few seconds for that."""
+    found: list[int] = []
+
+    def has_data() -> bool:
+        before = int(time.time()) - 2
+        rows = netdata.data("system.cpu", after=-range_.seconds, before=before, points=range_.points)["data"]
+        found.append(before)
+        return any(row[1] is not None for row in rows)
+
+    wait_until(has_data, timeout=20, interval=0.5, message=f"CPU data in Netdata's {range_.name} window")
+    return found[-1]
+
+
+def bracketed(netdata: NetdataServer, range_: Range, ours: Callable[[], Any], **window: int) -> tuple[Any, Any]:
+    """Our answer, with Netdata's direct answers for the same window just before and
+    just after it; retried until those two agree, so ours saw the very same data
+    (a window moves every 5 s, and Netdata may still revise its newest second)."""
+    for _ in range(10):
+        first = direct_answers(netdata, range_, **window)
+        metrics.netdata_client().cache.clear()
+        answer = ours()
+        if direct_answers(netdata, range_, **window) == first:
+            return answer, first
+    pytest.fail("Netdata's answer changed during every attempt")
+
+
 @pytest.mark.parametrize("range_name", list(RANGES))
 def test_our_numbers_equal_netdatas_own_for_a_fixed_window(netdata_source, range_name):
     range_ = RANGES[range_name]
-    before = int(time.time()) - 2  # a past second: fully collected, so both queries see the same data
+    before = window_with_data(netdata_source, range_)
 
-    ours = metrics.netdata_client().metrics(range_, lambda range_: metrics.sampler().points(range_)["disk"], before)
-    expected = reference(direct_answers(netdata_source, range_, before=before))
+    def local_disk(range_: Range) -> list[Any]:
+        return metrics.sampler().points(range_)["disk"]
+
+    ours, direct = bracketed(
+        netdata_source, range_, lambda: metrics.netdata_client().metrics(range_, local_disk, before), before=before
+    )
 
     assert ours["source"] == "netdata"
-    assert_matches(ours, expected)
+    assert_matches(ours, reference(direct))
     assert sum(point["value"] is not None for point in ours["cpu"]["points"]) >= 1
 
 
 def test_the_endpoint_answers_what_netdata_answers_at_that_moment(netdata_source, viewer_client):
-    range_ = RANGES["5m"]
-    for _ in range(10):
-        first = direct_answers(netdata_source, range_)
-        metrics.netdata_client().cache.clear()
-        response = viewer_client.get(URL, {"range": "5m"})
-        second = direct_answers(netdata_source, range_)
-        if first == second:  # the aligned window did not move while we asked
-            break
-    else:
-        pytest.fail("Netdata's window moved during every attempt")
+    response, direct = bracketed(netdata_source, RANGES["5m"], lambda: viewer_client.get(URL, {"range": "5m"}))
 
     assert response.status_code == 200
     body = response.json()
     assert body["source"] == "netdata"
     assert body["range"] == "5m"
-    assert_matches(body, reference(first))
+    assert_matches(body, reference(direct))
 
 
 def test_points_are_oldest_first_and_current_is_the_newest_point(netdata_source, viewer_client):
-    body = viewer_client.get(URL, {"range": "5m"}).json()
+    answers: list[dict[str, Any]] = []
+
+    def newest_point_has_data() -> bool:
+        metrics.netdata_client().cache.clear()
+        answers.append(viewer_client.get(URL, {"range": "5m"}).json())
+        return all(answers[-1][key]["points"][-1]["value"] is not None for key in KEYS)
+
+    wait_until(newest_point_has_data, timeout=20, interval=0.5, message="data in the newest 5m points")
+    body = answers[-1]
 
     for key in KEYS:
         points = body[key]["points"]
         stamps = [point["timestamp"] for point in points]
         assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps), key
-        newest = next(point["value"] for point in reversed(points) if point["value"] is not None)
-        assert body[key]["current"] == newest, key
-    # Netdata has been collecting all along: the newest point holds data.
-    assert body["cpu"]["points"][-1]["value"] == body["cpu"]["current"]
+        assert body[key]["current"] == points[-1]["value"], key
     assert len(body["cpu"]["points"]) <= RANGES["5m"].points
