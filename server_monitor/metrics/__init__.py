@@ -56,7 +56,7 @@ DOWN_SECONDS = 15.0
 _lock = threading.Lock()
 _client: NetdataClient | None = None
 _sampler: LocalSampler | None = None
-_down_until: dict[str, float] = {}  # NETDATA_URL -> monotonic time
+_down_until: dict[str, float] = {}  # NETDATA_URL -> monotonic time; present while down
 
 
 def netdata_client() -> NetdataClient:
@@ -105,12 +105,19 @@ def get_metrics(range_name: str = DEFAULT_RANGE) -> dict[str, Any]:
     if down:
         return local_metrics(range_)
     try:
-        return client.metrics(range_, _local_disk)
+        answer = client.metrics(range_, _local_disk)
     except MetricsUnavailable as exc:
         with _lock:
+            was_down = url in _down_until
             _down_until[url] = time.monotonic() + DOWN_SECONDS
-        logger.warning("using local metrics for %g s: %s", DOWN_SECONDS, exc.detail)
+        if not was_down:  # log the change, not every retry of a long outage
+            logger.warning("Netdata unavailable, using local metrics: %s", exc.detail)
         return local_metrics(range_)
+    with _lock:
+        recovered = _down_until.pop(url, None) is not None
+    if recovered:
+        logger.info("Netdata at %s answers again", url)
+    return answer
 
 
 def reset() -> None:

@@ -85,6 +85,31 @@ def test_auto_mode_asks_netdata_again_once_the_down_mark_expires(viewer_client, 
     assert netdata_asked == ["5m", "1h"]
 
 
+def test_auto_mode_returns_to_netdata_when_it_answers_again(viewer_client, settings, monkeypatch, caplog):
+    settings.WPDASH_METRICS_SOURCE = "auto"
+    monkeypatch.setattr(metrics, "DOWN_SECONDS", 0.0)  # retry on every request
+    broken = [True]
+
+    def flaky_netdata(path: str, query: dict[str, str]) -> tuple[int, str, bytes]:
+        return (502, "text/plain", b"Bad Gateway") if broken[0] else recorded_netdata(path, query)
+
+    with http_server(flaky_netdata) as url, caplog.at_level("INFO", logger="server_monitor.metrics"):
+        settings.NETDATA_URL = url
+        sources = []
+        for _ in range(2):
+            metrics.netdata_client().cache.clear()
+            sources.append(viewer_client.get(URL).json()["source"])
+        broken[0] = False
+        metrics.netdata_client().cache.clear()
+        sources.append(viewer_client.get(URL).json()["source"])
+
+    assert sources == ["local", "local", "netdata"]
+    # One line when Netdata went away and one when it came back, not one per retry.
+    ours = [record for record in caplog.records if record.name == "server_monitor.metrics"]
+    assert [record.levelname for record in ours] == ["WARNING", "INFO"]
+    assert "answered HTTP 502" in ours[0].getMessage()
+
+
 def test_auto_mode_uses_netdata_when_it_answers(viewer_client, settings):
     settings.WPDASH_METRICS_SOURCE = "auto"
     with http_server(recorded_netdata) as url:
