@@ -30,6 +30,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -190,10 +191,23 @@ def _why(exc: requests.RequestException) -> str:
     """A short reason instead of urllib3's nested repr."""
     if isinstance(exc, requests.ConnectTimeout):
         return f"no connection within {CONNECT_TIMEOUT:g} s"
-    if isinstance(exc, requests.ReadTimeout):
+    # A timeout while reading the body arrives wrapped in a ConnectionError.
+    if isinstance(exc, requests.ReadTimeout) or "Read timed out" in str(exc):
         return f"no answer within {READ_TIMEOUT:g} s"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "the answer broke off"
     match = _ERRNO_RE.search(str(exc))
     return match.group(1).strip() if match else type(exc).__name__
+
+
+def shown_url(url: str) -> str:
+    """NETDATA_URL as error messages show it: without credentials (a Netdata behind a
+    password-protected proxy) that signed-in viewers must not read."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path.rstrip('/')}"
 
 
 def _read_body(response: requests.Response, deadline: float) -> bytes:
@@ -202,9 +216,9 @@ def _read_body(response: requests.Response, deadline: float) -> bytes:
     for chunk in response.iter_content(chunk_size=16384):
         size += len(chunk)
         if size > MAX_BODY_BYTES:
-            raise MetricsUnavailable(f"Netdata's answer is larger than {MAX_BODY_BYTES} bytes")
+            raise MetricsUnavailable(f"answered more than {MAX_BODY_BYTES} bytes")
         if time.monotonic() > deadline:
-            raise MetricsUnavailable(f"Netdata did not finish answering within {DEADLINE:g} s")
+            raise MetricsUnavailable(f"did not finish answering within {DEADLINE:g} s")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -237,6 +251,7 @@ class NetdataClient:
             params["before"] = before
         with self._fetches_lock:
             self.fetches[chart] += 1
+        netdata = f"Netdata at {shown_url(base_url)}"
         deadline = time.monotonic() + DEADLINE
         try:
             with self.session.get(
@@ -245,17 +260,17 @@ class NetdataClient:
                 status = response.status_code
                 body = _read_body(response, deadline)
         except requests.RequestException as exc:
-            return MetricsUnavailable(f"Netdata at {base_url} is unavailable: {_why(exc)}")
+            return MetricsUnavailable(f"{netdata} is unavailable: {_why(exc)}")
         except MetricsUnavailable as exc:
-            return exc
+            return MetricsUnavailable(f"{netdata} {exc.detail}")
         if status == 404 and chart == ROOT_DISK_CHART:
             return NO_SUCH_CHART  # no chart for "/" on some hosts: the caller measures / itself
         if status != 200:
-            return MetricsUnavailable(f"Netdata at {base_url} answered HTTP {status} for {chart}")
+            return MetricsUnavailable(f"{netdata} answered HTTP {status} for {chart}")
         try:
             return parse_data(json.loads(body), chart)
         except ValueError:  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
-            return MetricsUnavailable(f"Netdata at {base_url} answered {chart} with something that is not JSON")
+            return MetricsUnavailable(f"{netdata} answered {chart} with something that is not JSON")
         except MetricsUnavailable as exc:
             return exc
 
@@ -277,7 +292,9 @@ class NetdataClient:
             try:
                 outcome = future.result(timeout=max(0.0, deadline - time.monotonic()))
             except FutureTimeout:
-                raise MetricsUnavailable(f"Netdata at {base_url} did not answer within {DEADLINE:g} s") from None
+                raise MetricsUnavailable(
+                    f"Netdata at {shown_url(base_url)} did not answer within {DEADLINE:g} s"
+                ) from None
             if isinstance(outcome, MetricsUnavailable):
                 # A fresh exception per waiter: many threads re-raising one object would
                 # share and grow its traceback.

@@ -63,8 +63,8 @@ def http_server(responder: Responder, before_answer: Callable[[], None] | None =
 
 
 @contextlib.contextmanager
-def silent_server() -> Iterator[str]:
-    """Accepts connections and never sends a byte: a hung Netdata."""
+def silent_server(first_words: bytes = b"") -> Iterator[str]:
+    """Accepts connections, sends `first_words` (by default nothing) and then hangs."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
@@ -75,7 +75,11 @@ def silent_server() -> Iterator[str]:
         listener.settimeout(0.1)
         while not stop.is_set():
             with contextlib.suppress(TimeoutError, OSError):
-                accepted.append(listener.accept()[0])
+                connection = listener.accept()[0]
+                accepted.append(connection)
+                if first_words:
+                    connection.recv(65536)  # the request
+                    connection.sendall(first_words)
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()

@@ -130,6 +130,27 @@ def test_a_hung_netdata_gives_503_within_the_timeout(viewer_client, settings, sh
     assert elapsed < short_timeouts + SLACK
 
 
+def test_a_netdata_stalling_in_the_middle_of_its_answer_gives_503(viewer_client, settings, short_timeouts):
+    settings.WPDASH_METRICS_SOURCE = "netdata"
+    headers_and_a_bit = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 999\r\n\r\n{"labels'
+    with silent_server(first_words=headers_and_a_bit) as url:
+        settings.NETDATA_URL = url
+        response = viewer_client.get(URL)
+
+    assert response.status_code == 503
+    assert response.json()["detail"] == f"Netdata at {url} is unavailable: no answer within 0.25 s"
+
+
+def test_the_reason_never_shows_credentials_from_netdata_url(viewer_client, settings):
+    settings.WPDASH_METRICS_SOURCE = "netdata"
+    port = free_port()
+    settings.NETDATA_URL = f"http://monitor:s3cret@127.0.0.1:{port}"
+
+    detail = viewer_client.get(URL).json()["detail"]
+
+    assert detail == f"Netdata at http://127.0.0.1:{port} is unavailable: Connection refused"
+
+
 def test_a_netdata_answering_after_the_timeout_gives_503(viewer_client, settings, short_timeouts):
     settings.WPDASH_METRICS_SOURCE = "netdata"
     with http_server(recorded_netdata, before_answer=late(short_timeouts + 0.5)) as url:
@@ -159,7 +180,7 @@ GARBAGE = [
     pytest.param(200, "application/json", b"null", "unexpected shape", id="json-null"),
     pytest.param(500, "text/plain", b"Internal Server Error", "answered HTTP 500", id="http-500"),
     pytest.param(404, "text/plain", recorded("v1-data-unknown-chart.txt"), "answered HTTP 404", id="no-such-chart"),
-    pytest.param(200, "application/json", b" " * (2 * 1024 * 1024), "larger than", id="huge"),
+    pytest.param(200, "application/json", b" " * (2 * 1024 * 1024), "answered more than", id="huge"),
 ]
 
 
