@@ -104,6 +104,7 @@ class LocalSampler:
         self.reader = reader
         self.interval = interval
         self._lock = threading.Lock()
+        self._start_lock = threading.Lock()
         self._raw: deque[Sample] = deque(maxlen=RAW_SAMPLES)
         self._minutes: deque[Sample] = deque(maxlen=MINUTE_SAMPLES)
         self._this_minute: list[Sample] = []
@@ -171,12 +172,13 @@ class LocalSampler:
         first answer already has ram and disk (rates need a second sample)."""
         if self._thread is not None:
             return
-        with self._lock:
+        with self._start_lock:  # concurrent first requests all wait for that first sample
             if self._thread is not None:
                 return
-            self._thread = threading.Thread(target=self._run, name="wpdash-metrics-sampler", daemon=True)
-        self._sample_safely()
-        self._thread.start()
+            self._sample_safely()
+            thread = threading.Thread(target=self._run, name="wpdash-metrics-sampler", daemon=True)
+            thread.start()
+            self._thread = thread
 
     def stop(self) -> None:
         self._stop.set()
@@ -198,6 +200,8 @@ class LocalSampler:
             delay = self.interval - (now % self.interval) + self.interval / 2
             if delay > self.interval:
                 delay -= self.interval
+            if delay < 1.0:  # right after the first sample: a rate over a few ms is noise
+                delay += self.interval
             if self._stop.wait(delay):
                 return
             self._sample_safely()
