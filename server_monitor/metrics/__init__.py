@@ -8,7 +8,8 @@ source, read on every call:
 - ``local``: the in-process psutil sampler (see local.py).
 - ``auto`` (default): Netdata when it answers, else local. A failed attempt marks
   Netdata down for DOWN_SECONDS, so while it is away requests go straight to the
-  local source instead of each paying for a connection attempt or a timeout.
+  local source instead of each paying for a connection attempt or a timeout. The
+  local sampler runs from the first request on, so a fallback has history.
 
 Either way the result says which source answered in ``source``.
 """
@@ -99,6 +100,8 @@ def get_metrics(range_name: str = DEFAULT_RANGE) -> dict[str, Any]:
     client = netdata_client()
     if source == "netdata":
         return client.metrics(range_, _local_disk)
+    # Sample locally all along, so a fallback shows history instead of starting empty.
+    sampler()
     url = settings.NETDATA_URL
     with _lock:
         down = time.monotonic() < _down_until.get(url, 0.0)
