@@ -31,6 +31,20 @@ def recorded_netdata(path: str, query: dict[str, str]) -> Answer:
     return 404, "text/plain", recorded("v1-data-disk_space._-missing-in-vm.txt")
 
 
+def recorded_netdata_with_root_disk(path: str, query: dict[str, str]) -> Answer:
+    """As recorded_netdata, with the recorded /var/log chart standing in for "/"."""
+    if path == "/api/v1/data" and query.get("chart") == "disk_space._":
+        return 200, "application/json", recorded("v1-data-disk_space._var_log-5m-60pts.json")
+    return recorded_netdata(path, query)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # socketserver's default backlog of 5 drops connections when a test opens more at
+    # once (the five chart fetches plus stragglers): the client then sees a timeout.
+    request_queue_size = 128
+
+
 @contextlib.contextmanager
 def http_server(responder: Responder, before_answer: Callable[[], None] | None = None) -> Iterator[str]:
     """A threaded HTTP server on a free loopback port; yields its base URL."""
@@ -51,8 +65,7 @@ def http_server(responder: Responder, before_answer: Callable[[], None] | None =
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    server = _Server(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:

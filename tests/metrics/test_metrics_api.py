@@ -9,7 +9,7 @@ import pytest
 
 from server_monitor import metrics
 from server_monitor.metrics import netdata as netdata_module
-from tests.metrics.fakes import http_server, recorded_netdata
+from tests.metrics.fakes import http_server, recorded_netdata, recorded_netdata_with_root_disk
 
 URL = "/api/v1/server/metrics"
 KEYS = {"source", "range", "cpu", "ram", "disk", "disk_io", "network_in", "network_out"}
@@ -109,7 +109,7 @@ def test_the_fetches_of_one_request_run_in_parallel(viewer_client, settings):
 
 def test_the_status_page_function_returns_what_the_api_returns(viewer_client, settings):
     settings.WPDASH_METRICS_SOURCE = "netdata"
-    with http_server(recorded_netdata) as url:
+    with http_server(recorded_netdata_with_root_disk) as url:
         settings.NETDATA_URL = url
         metrics.netdata_client().cache.ttl = 60.0  # both calls read the same fetch
         from_function = metrics.get_metrics("1h")
