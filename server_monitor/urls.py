@@ -11,5 +11,6 @@ router.trailing_slash = "/?"
 router.register("services", views.ServiceViewSet, basename="service")
 router.register("restarts", views.RestartActionViewSet, basename="restart")
 router.register("logs", views.LogViewSet, basename="logs")
+router.register("metrics", views.MetricsViewSet, basename="metrics")
 
 urlpatterns = router.urls

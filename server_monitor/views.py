@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django_filters.rest_framework import DjangoFilterBackend
@@ -27,7 +28,7 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from server_monitor import logs, restarts, services
+from server_monitor import logs, metrics, restarts, services
 from server_monitor.models import RestartAction
 from server_monitor.permissions import CanApproveRestarts, CanRestartServices
 from server_monitor.serializers import (
@@ -35,6 +36,9 @@ from server_monitor.serializers import (
     LogSourceSerializer,
     LogTailQuerySerializer,
     LogTailSerializer,
+    MetricsQuerySerializer,
+    MetricsRangeErrorSerializer,
+    MetricsSerializer,
     RestartActionSerializer,
     RestartConflictSerializer,
     RestartRejectSerializer,
@@ -290,3 +294,30 @@ class LogViewSet(viewsets.ViewSet):
         if not query.is_valid():
             raise InvalidQuery(f"lines must be a whole number from 1 to {logs.MAX_TAIL_LINES}.")
         return Response(LogTailSerializer(logs.tail(source, query.validated_data["lines"])).data)
+
+
+# --- metrics -------------------------------------------------------------------------
+
+
+class MetricsViewSet(viewsets.ViewSet):
+    """CPU, RAM, disk, disk I/O and network of this server, as sparkline series."""
+
+    @extend_schema(
+        operation_id="server_metrics",
+        parameters=[MetricsQuerySerializer],
+        responses={
+            200: MetricsSerializer,
+            400: OpenApiResponse(MetricsRangeErrorSerializer, description="Unknown range."),
+            503: OpenApiResponse(
+                ErrorSerializer,
+                description="WPDASH_METRICS_SOURCE=netdata and Netdata is down, too slow or answered nonsense.",
+            ),
+        },
+    )
+    def list(self, request: Request) -> Response:
+        query = MetricsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        # MetricsUnavailable becomes 503 in server_monitor.exceptions.
+        response = Response(metrics.get_metrics(query.validated_data["range"]))
+        add_never_cache_headers(response)  # numbers change every second
+        return response
