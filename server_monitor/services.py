@@ -354,6 +354,22 @@ def restart_command(name: str) -> list[str]:
     return [SUDO, "-n", *command] if settings.WPDASH_SUDO else command
 
 
+def sudo_allows_restart(name: str) -> bool | None:
+    """Whether sudo's rules let this process run the restart without a password.
+
+    `sudo -n -l COMMAND` answers from the sudoers rules without running anything.
+    None when restarts do not go through sudo (WPDASH_SUDO=off).
+    """
+    if not settings.WPDASH_SUDO:
+        return None
+    command = restart_command(name)
+    try:
+        result = run([SUDO, "-n", "-l", *command[2:]], STATUS_TIMEOUT)
+    except OSError:
+        return False
+    return result.exit_code == 0
+
+
 def restart(name: str) -> RunResult:
     """Run the restart; never raises for the unit's own failure, only reports it."""
     argv = restart_command(name)

@@ -5,10 +5,8 @@ from __future__ import annotations
 import ipaddress
 
 import django_filters
-from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import HttpRequest, JsonResponse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -60,11 +58,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except DatabaseError:
         return JsonResponse({"status": "unavailable"}, status=503)
     return JsonResponse({"status": "ok"})
-
-
-@login_required
-def status_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "server_monitor/status.html", {})
 
 
 # --- services and restarts -------------------------------------------------------------

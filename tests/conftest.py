@@ -95,3 +95,13 @@ def fake_systemd(tmp_path, settings):
     settings.WPDASH_SERVICES = list(DEFAULT_SERVICES)
     settings.WPDASH_RESTART_APPROVAL = False
     return fake
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The cache (locmem in tests) would carry one test's cached answers into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

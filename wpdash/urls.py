@@ -4,11 +4,15 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework_simplejwt.views import TokenRefreshView
 
-from server_monitor import views
+from server_monitor import pages, views
 from wpdash.auth_views import LockoutAwareTokenObtainPairView
 
 urlpatterns = [
-    path("", views.status_page, name="status"),
+    path("", pages.status_page, name="status"),
+    path("partials/metrics", pages.metrics_fragment, name="fragment-metrics"),
+    path("partials/services", pages.services_fragment, name="fragment-services"),
+    path("partials/restarts", pages.restarts_fragment, name="fragment-restarts"),
+    path("services/<str:name>/restart", pages.restart_form, name="restart-form"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

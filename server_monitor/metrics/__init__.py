@@ -24,7 +24,7 @@ from typing import Any
 from django.conf import settings
 
 from server_monitor.metrics.local import LocalSampler
-from server_monitor.metrics.netdata import NetdataClient
+from server_monitor.metrics.netdata import NetdataClient, shown_url
 from server_monitor.metrics.shape import (
     DEFAULT_RANGE,
     RANGES,
@@ -46,6 +46,7 @@ __all__ = [
     "get_metrics",
     "local_metrics",
     "netdata_client",
+    "netdata_problem",
     "sampler",
 ]
 
@@ -121,6 +122,22 @@ def get_metrics(range_name: str = DEFAULT_RANGE) -> dict[str, Any]:
     if recovered:
         logger.info("Netdata at %s answers again", url)
     return answer
+
+
+def netdata_problem() -> str | None:
+    """Why Netdata cannot serve the dashboard, in words, or None when it answers.
+
+    Asks for the real 5m window, so it meets what the dashboard would meet.
+    """
+    try:
+        netdata_client().metrics(get_range(DEFAULT_RANGE), _local_disk)
+    except MetricsUnavailable as exc:
+        return exc.detail
+    return None
+
+
+def shown_netdata_url() -> str:
+    return shown_url(settings.NETDATA_URL)
 
 
 def reset() -> None:

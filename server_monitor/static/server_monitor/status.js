@@ -1,0 +1,212 @@
+/* wpdash status page: live refresh, restart confirmation and the live log panel.
+ * Plain JavaScript, no build step. The page works without it (links and forms);
+ * this only makes it live. Fragments are rendered by the server, so sparklines
+ * are drawn in one place only. */
+(function () {
+  "use strict";
+
+  const REFRESH_MS = 10000;
+  const MAX_LOG_LINES = 2000;
+  const page = document.querySelector("[data-status-page]");
+  if (!page) return;
+
+  function csrfToken() {
+    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  function announce(message, kind) {
+    const region = document.getElementById("action-result");
+    if (!region) return;
+    region.textContent = message;
+    region.className = "banner " + (kind || "info");
+    region.hidden = false;
+  }
+
+  /* ---- fragments: metrics, services, restarts ---------------------------- */
+  let range = page.dataset.range || "5m";
+
+  async function refresh(name) {
+    const section = document.querySelector('[data-fragment="' + name + '"]');
+    if (!section) return;
+    const url = section.dataset.url + (name === "metrics" ? "?range=" + encodeURIComponent(range) : "");
+    try {
+      const response = await fetch(url, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" });
+      if (response.status === 401 || response.status === 403 || response.redirected) {
+        window.location.reload(); // signed out elsewhere: let the server send us to the login page
+        return;
+      }
+      if (!response.ok) return;
+      section.innerHTML = await response.text();
+    } catch (error) {
+      /* offline for a moment: keep what is shown, try again next tick */
+    }
+  }
+
+  function refreshAll() {
+    if (document.hidden) return; // no load while the tab is in the background
+    ["metrics", "services", "restarts"].forEach(refresh);
+  }
+  setInterval(refreshAll, REFRESH_MS);
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) refreshAll(); });
+
+  page.addEventListener("click", function (event) {
+    const link = event.target.closest("a[data-range]");
+    if (!link) return;
+    event.preventDefault();
+    range = link.dataset.range;
+    page.dataset.range = range;
+    document.querySelectorAll("a[data-range]").forEach(function (other) {
+      other.setAttribute("aria-current", other === link ? "true" : "false");
+    });
+    history.replaceState(null, "", "?range=" + encodeURIComponent(range));
+    refresh("metrics");
+  });
+
+  /* ---- restart with confirmation ------------------------------------------ */
+  const dialog = document.getElementById("restart-dialog");
+  let pendingService = null;
+
+  page.addEventListener("submit", function (event) {
+    const form = event.target.closest("form[data-restart]");
+    if (!form || !dialog || typeof dialog.showModal !== "function") return; // no dialog: the confirm page works
+    event.preventDefault();
+    pendingService = form.dataset.restart;
+    dialog.querySelector("[data-service-name]").textContent = pendingService;
+    dialog.showModal();
+  });
+
+  if (dialog) {
+    dialog.addEventListener("close", async function () {
+      if (dialog.returnValue !== "confirm" || !pendingService) return;
+      const service = pendingService;
+      pendingService = null;
+      const buttons = document.querySelectorAll('form[data-restart="' + service + '"] button');
+      buttons.forEach(function (button) { button.disabled = true; button.textContent = "Restarting…"; });
+      announce("Restarting " + service + "…", "info");
+      let message, kind;
+      try {
+        const response = await fetch("/api/v1/server/services/" + encodeURIComponent(service) + "/restart", {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "X-CSRFToken": csrfToken(), "Accept": "application/json" },
+        });
+        const body = await response.json().catch(function () { return {}; });
+        if (response.status === 200) {
+          message = service + " restarted (audit #" + body.id + ")."; kind = "ok";
+        } else if (response.status === 202) {
+          message = "Restart of " + service + " is waiting for approval (audit #" + body.id + ")."; kind = "info";
+        } else if (response.status === 409) {
+          message = "A restart of " + service + " is already pending or running (audit #" + body.existing_action_id + ")."; kind = "warn";
+        } else if (body && body.id) {
+          message = "Restart of " + service + " " + String(body.status || "failed").replace("_", " ") +
+            (body.output ? ": " + body.output.split("\n").filter(Boolean).slice(-1)[0] : "") + " (audit #" + body.id + ")."; kind = "bad";
+        } else {
+          message = "Restart of " + service + " refused: " + (body.detail || response.statusText); kind = "bad";
+        }
+      } catch (error) {
+        message = "Restart of " + service + ": the server did not answer."; kind = "bad";
+      }
+      announce(message, kind);
+      refresh("services");
+      refresh("restarts");
+    });
+  }
+
+  /* ---- live log panel ------------------------------------------------------- */
+  const logPanel = document.querySelector("[data-log-panel]");
+  if (!logPanel) return;
+  const picker = logPanel.querySelector("select[name=log]");
+  const output = logPanel.querySelector("[data-log-lines]");
+  const status = logPanel.querySelector("[data-log-status]");
+  const counter = logPanel.querySelector("[data-log-count]");
+  const pauseButton = logPanel.querySelector("[data-log-pause]");
+  const followBox = logPanel.querySelector("input[name=follow]");
+  let socket = null;
+  let paused = false;
+  let received = 0;
+  let retryMs = 1000;
+  let reconnectTimer = null;
+  let wanted = true;
+
+  function setStatus(text) { status.textContent = text; }
+
+  function nearBottom() { return output.scrollHeight - output.scrollTop - output.clientHeight < 24; }
+
+  function appendLines(lines) {
+    if (!lines.length) return;
+    const stick = followBox.checked && nearBottom();
+    output.append(document.createTextNode((output.textContent ? "\n" : "") + lines.join("\n")));
+    received += lines.length;
+    counter.textContent = received.toLocaleString() + " lines";
+    // Bound the DOM: keep the last MAX_LOG_LINES lines.
+    const text = output.textContent;
+    let excess = text.split("\n").length - MAX_LOG_LINES;
+    if (excess > 0) {
+      let cut = 0;
+      while (excess-- > 0) cut = text.indexOf("\n", cut) + 1;
+      output.textContent = text.slice(cut);
+    }
+    if (stick) output.scrollTop = output.scrollHeight;
+  }
+
+  // Following stops when the reader scrolls up, and resumes when they scroll back down.
+  output.addEventListener("scroll", function () { followBox.checked = nearBottom(); });
+  followBox.addEventListener("change", function () { if (followBox.checked) output.scrollTop = output.scrollHeight; });
+
+  function connect() {
+    clearTimeout(reconnectTimer);
+    if (socket) { socket.onclose = null; socket.close(); }
+    const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    const url = scheme + window.location.host + "/api/v1/server/logs/" + encodeURIComponent(picker.value) + "/ws";
+    socket = new WebSocket(url);
+    setStatus("Connecting…");
+    let first = true;
+    socket.onopen = function () { retryMs = 1000; setStatus(paused ? "Paused" : "Live"); if (paused) send("pause"); };
+    socket.onmessage = function (event) {
+      let message;
+      try { message = JSON.parse(event.data); } catch (error) { return; }
+      if (first && Array.isArray(message.lines)) {
+        // The first message is the last lines of the log: replace what the server rendered.
+        first = false; output.textContent = ""; received = 0;
+      }
+      if (Array.isArray(message.lines)) appendLines(message.lines);
+      if (message.skipped) appendLines(["… " + message.skipped + " lines skipped …"]);
+      if (message.error) setStatus(message.error);
+      if (message.status) setStatus(message.status);
+    };
+    socket.onclose = function (event) {
+      socket = null;
+      if (event.code === 4001) { setStatus("Signed out: reload the page to sign in."); return; }
+      if (event.code === 4000) { setStatus("This log is not configured."); return; }
+      if (!wanted) return;
+      setStatus("Disconnected; retrying in " + Math.round(retryMs / 1000) + " s…");
+      reconnectTimer = setTimeout(connect, retryMs);
+      retryMs = Math.min(retryMs * 2, 30000);
+    };
+  }
+
+  function send(action) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ action: action }));
+  }
+
+  pauseButton.addEventListener("click", function () {
+    paused = !paused;
+    pauseButton.setAttribute("aria-pressed", paused ? "true" : "false");
+    pauseButton.textContent = paused ? "Resume" : "Pause";
+    send(paused ? "pause" : "resume");
+    setStatus(paused ? "Paused" : "Live");
+  });
+
+  picker.addEventListener("change", function () {
+    const url = new URL(window.location.href);
+    url.searchParams.set("log", picker.value);
+    history.replaceState(null, "", url);
+    output.textContent = ""; received = 0; counter.textContent = "0 lines";
+    connect();
+  });
+
+  window.addEventListener("beforeunload", function () { wanted = false; });
+  logPanel.querySelector("[data-live-controls]").hidden = false;
+  connect();
+})();

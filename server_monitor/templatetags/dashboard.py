@@ -1,0 +1,105 @@
+"""Template helpers for the status page: sparklines and human-readable numbers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+register = template.Library()
+
+WIDTH, HEIGHT = 120.0, 32.0
+
+
+def _segments(values: list[float | None]) -> list[list[tuple[int, float]]]:
+    """Runs of consecutive known values; a None (no data) breaks the line."""
+    runs: list[list[tuple[int, float]]] = []
+    current: list[tuple[int, float]] = []
+    for index, value in enumerate(values):
+        if value is None:
+            if current:
+                runs.append(current)
+            current = []
+        else:
+            current.append((index, float(value)))
+    if current:
+        runs.append(current)
+    return runs
+
+
+@register.simple_tag
+def sparkline(points: Iterable[Mapping[str, Any]], label: str = "", ceiling: float | None = None) -> SafeString:
+    """An inline SVG sparkline of `points` ({timestamp, value}, oldest first).
+
+    Percentages pass ceiling=100 so a flat 3 % line looks low, not full height;
+    other series scale to their own maximum. Gaps in the data stay gaps.
+    """
+    values = [point.get("value") for point in points]
+    known = [value for value in values if value is not None]
+    top = ceiling if ceiling is not None else max(known, default=0.0)
+    top = top if top and top > 0 else 1.0
+    step = WIDTH / max(len(values) - 1, 1)
+
+    def xy(index: int, value: float) -> str:
+        y = HEIGHT - (min(max(value, 0.0), top) / top) * (HEIGHT - 2) - 1
+        return f"{index * step:.2f},{y:.2f}"
+
+    line_parts, area_parts = [], []
+    for run in _segments(values):
+        coords = [xy(index, value) for index, value in run]
+        line_parts.append("M" + " L".join(coords))
+        first_x, last_x = run[0][0] * step, run[-1][0] * step
+        area_parts.append(f"M{first_x:.2f},{HEIGHT} L" + " L".join(coords) + f" L{last_x:.2f},{HEIGHT} Z")
+    if known:
+        summary = f"{label}: low {min(known):.1f}, high {max(known):.1f}, {len(known)} points"
+    else:
+        summary = f"{label}: no data in this window"
+    return format_html(
+        '<svg class="sparkline" viewBox="0 0 {} {}" preserveAspectRatio="none" role="img" aria-label="{}">'
+        '<title>{}</title><path class="area" d="{}"></path><path class="line" d="{}"></path></svg>',
+        int(WIDTH),
+        int(HEIGHT),
+        summary,
+        summary,
+        " ".join(area_parts),
+        " ".join(line_parts),
+    )
+
+
+@register.filter
+def bytes_human(value: int | float | None) -> str:
+    if value is None:
+        return "—"
+    size = float(value)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TiB"  # unreachable; keeps type checkers content
+
+
+@register.filter
+def duration_human(seconds: int | float | None) -> str:
+    if seconds is None:
+        return "—"
+    remaining = int(seconds)
+    days, remaining = divmod(remaining, 86400)
+    hours, remaining = divmod(remaining, 3600)
+    minutes, secs = divmod(remaining, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    if minutes:
+        return f"{minutes}m {secs}s"
+    return f"{secs}s"
+
+
+@register.filter
+def number(value: float | None, digits: int = 1) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.{digits}f}"
