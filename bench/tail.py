@@ -1,0 +1,107 @@
+"""Benchmark 1 — REST tail: GET logs/{type}?lines=50|500 on 1 KiB, 100 MiB and 1 GiB logs.
+
+References, measured in the same run: the same request on the 1 KiB file (size
+independence, goal ratio ≤ 1.5) and a naive tail that reads the whole file to keep
+its last lines (goal: at least 100 times slower than ours at 1 GiB).
+"""
+
+from __future__ import annotations
+
+import collections
+import random
+import tempfile
+from pathlib import Path
+
+import requests
+
+from bench.common import Result, Row, environ_for_server, time_calls
+from tests.servers import live_server
+
+SIZES = {"1kib": 1024, "100mib": 100 * 2**20, "1gib": 2**30}
+PASSWORD = "bench-password-123"
+
+
+def nginx_line(rng: random.Random, index: int) -> str:
+    ip = f"{rng.randint(1, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+    path = rng.choice(["/", "/wp-login.php", "/wp-admin/admin-ajax.php", "/feed/", f"/?p={index}", "/xmlrpc.php"])
+    status = rng.choice([200, 200, 200, 301, 302, 404, 499, 502])
+    agent = rng.choice(["Mozilla/5.0 (X11; Linux x86_64)", "curl/7.88.1", "WordPress/6.4; https://example.com"])
+    return (
+        f'{ip} - - [22/Nov/2026:03:{index % 60:02d}:{index % 60:02d} +0000] "GET {path} HTTP/1.1" {status} '
+        f'{rng.randint(0, 90000)} "-" "{agent}"\n'
+    )
+
+
+def generate(path: Path, size: int) -> None:
+    """Write `size` bytes of nginx combined-format lines (a 1 MiB block repeated)."""
+    rng = random.Random(7)
+    block, index = [], 0
+    while sum(map(len, block)) < min(size, 2**20):
+        block.append(nginx_line(rng, index))
+        index += 1
+    data = "".join(block).encode()
+    with path.open("wb") as handle:
+        written = 0
+        while written + len(data) <= size:
+            handle.write(data)
+            written += len(data)
+        if written < size:
+            rest = data[: size - written]
+            handle.write(rest[: rest.rfind(b"\n") + 1] or rest)
+
+
+def naive_tail(path: Path, lines: int) -> list[str]:
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        return list(collections.deque(handle, maxlen=lines))
+
+
+def main() -> Result:
+    result = Result(
+        name="tail",
+        title="1. REST tail",
+        method=(
+            "GET /api/v1/server/logs/{type}?lines=N through a real daphne, JWT auth, one keep-alive "
+            "requests.Session, 200 requests per case after 3 warm-ups (time.perf_counter). Files are generated "
+            "nginx combined-format logs. Naive reference: Python reading the whole file into a deque(maxlen=N), "
+            "5 runs, page cache warm."
+        ),
+    )
+    with tempfile.TemporaryDirectory(prefix="wpdash-bench-tail-") as tmp:
+        tmp_path = Path(tmp)
+        files = {name: tmp_path / f"{name}.log" for name in SIZES}
+        for name, size in SIZES.items():
+            generate(files[name], size)
+        logs = ",".join(f"{name}={path}" for name, path in files.items())
+        with live_server(tmp_path, **environ_for_server(WPDASH_LOGS=logs)) as server:
+            server.create_user("bench", PASSWORD)
+            session = requests.Session()
+            token = session.post(
+                f"{server.url}/api/v1/auth/token/", json={"username": "bench", "password": PASSWORD}, timeout=10
+            ).json()["access"]
+            session.headers["Authorization"] = f"Bearer {token}"
+            for lines in (50, 500):
+                for name in SIZES:
+                    url = f"{server.url}/api/v1/server/logs/{name}?lines={lines}"
+                    response = session.get(url, timeout=30)
+                    assert response.status_code == 200 and len(response.json()["lines"]) == lines, response.text[:200]
+                    samples = time_calls(lambda url=url: session.get(url, timeout=30), repetitions=200)
+                    result.rows.append(Row(f"ours, {name}, lines={lines}", samples))
+        for lines in (50, 500):
+            samples = time_calls(lambda lines=lines: naive_tail(files["1gib"], lines), repetitions=5, warmup=1)
+            result.rows.append(Row(f"naive read-all, 1gib, lines={lines}", samples))
+    for lines in (50, 500):
+        result.ratio(
+            f"1 GiB / 1 KiB, lines={lines}", f"ours, 1gib, lines={lines}", f"ours, 1kib, lines={lines}", "≤ 1.5"
+        )
+        result.ratio(
+            f"naive / ours at 1 GiB, lines={lines}",
+            f"naive read-all, 1gib, lines={lines}",
+            f"ours, 1gib, lines={lines}",
+            "≥ 100",
+        )
+    result.save()
+    return result
+
+
+if __name__ == "__main__":
+    main()
