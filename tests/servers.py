@@ -29,6 +29,29 @@ def missing_server(reason: str) -> None:
     pytest.skip(reason)
 
 
+def clean_environ(**variables: str) -> dict[str, str]:
+    """This process's environment without any wpdash or Django setting, plus `variables`:
+    what a freshly configured server would start with."""
+    clean = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "WPDASH_"))}
+    clean.pop("DATABASE_URL", None)
+    clean.pop("REDIS_URL", None)
+    return {**clean, **variables}
+
+
+def run_manage(env: dict[str, str], *args: str, input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+    """`python manage.py ARGS` in a subprocess with exactly `env`, as an operator runs it."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO,
+        env=env,
+        input=input_text,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -108,16 +131,7 @@ class LiveServer:
         return f"ws://127.0.0.1:{self.port}"
 
     def manage(self, *args: str, input_text: str | None = None) -> str:
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=REPO,
-            env=self.env,
-            input=input_text,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        result = run_manage(self.env, *args, input_text=input_text)
         if result.returncode != 0:
             raise AssertionError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
         return result.stdout

@@ -7,12 +7,11 @@ import re
 import secrets
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.servers import missing_server
+from tests.servers import clean_environ, missing_server, run_manage
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "deploy" / "env.example"
@@ -35,25 +34,16 @@ def environment(tmp_path: Path, values: dict[str, str]) -> dict[str, str]:
     """The example's values on a clean environment. Two are replaced, and only
     these: the placeholder secret by a generated one, and the data dir by a
     temporary one (/var/lib/wpdash does not exist here)."""
-    clean = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "WPDASH_"))}
-    clean.pop("DATABASE_URL", None)
-    clean.pop("REDIS_URL", None)
     values = dict(values)
     assert values["WPDASH_DATA_DIR"] == "/var/lib/wpdash"
     values["WPDASH_DATA_DIR"] = str(tmp_path / "data")
     assert values["DJANGO_SECRET_KEY"] == "REPLACE-ME"
     values["DJANGO_SECRET_KEY"] = secrets.token_urlsafe(50)  # what the README's command generates
-    return {**clean, **values}
-
-
-def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=False
-    )
+    return clean_environ(**values)
 
 
 def test_check_deploy_is_clean_with_the_example_values(tmp_path):
-    result = manage(
+    result = run_manage(
         environment(tmp_path, example_lines(commented=False)), "check", "--deploy", "--fail-level", "WARNING"
     )
 
@@ -65,7 +55,7 @@ def test_the_optional_settings_are_valid_once_uncommented(tmp_path):
     values = {**example_lines(commented=False), **example_lines(commented=True)}
     assert {"DATABASE_URL", "REDIS_URL", "WPDASH_SERVICES", "WPDASH_LOGS"} <= values.keys()
 
-    result = manage(environment(tmp_path, values), "check", "--deploy", "--fail-level", "WARNING")
+    result = run_manage(environment(tmp_path, values), "check", "--deploy", "--fail-level", "WARNING")
 
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -74,7 +64,7 @@ def test_the_placeholder_secret_stops_start_up(tmp_path):
     env = environment(tmp_path, example_lines(commented=False))
     env["DJANGO_SECRET_KEY"] = "REPLACE-ME"
 
-    result = manage(env, "check")
+    result = run_manage(env, "check")
 
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr

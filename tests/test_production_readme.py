@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
+from tests.servers import run_manage
 from tests.test_production_env import environment
 from tests.test_sudoers_rule_in_real_sudo import USERADD
 
@@ -63,15 +63,7 @@ def test_the_settings_and_database_steps_give_an_env_check_deploy_accepts(tmp_pa
     secret = values.pop("DJANGO_SECRET_KEY")
     env = environment(tmp_path, {**values, "DJANGO_SECRET_KEY": "REPLACE-ME"})
     env["DJANGO_SECRET_KEY"] = secret
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_manage(env, "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import stat
 import subprocess
 import sys
@@ -11,24 +10,14 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from tests.servers import clean_environ, run_manage
 from wpdash import env
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def run_check(tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[str]:
-    environment = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "WPDASH_"))}
-    environment.pop("DATABASE_URL", None)
-    environment.update({"WPDASH_DATA_DIR": str(tmp_path / "data"), **variables})
-    return subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=REPO,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_manage(clean_environ(WPDASH_DATA_DIR=str(tmp_path / "data"), **variables), "check")
 
 
 @pytest.mark.parametrize(
@@ -70,22 +59,13 @@ def test_it_starts_on_the_embedded_defaults(tmp_path):
 
 
 def test_check_deploy_is_clean_with_the_production_settings(tmp_path):
-    environment = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "WPDASH_"))}
-    environment.update(
+    environment = clean_environ(
         WPDASH_DATA_DIR=str(tmp_path / "data"),
         DJANGO_SECRET_KEY="x7!" + "k" * 20 + "Qz9#" + "m" * 30,
         DJANGO_ALLOWED_HOSTS="dash.example.com",
         WPDASH_HTTPS="on",
     )
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=REPO,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_manage(environment, "check", "--deploy", "--fail-level", "WARNING")
 
     assert result.returncode == 0, result.stdout + result.stderr
 
