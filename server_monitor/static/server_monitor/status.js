@@ -172,8 +172,8 @@
       }
       if (Array.isArray(message.lines)) appendLines(message.lines);
       if (message.skipped) appendLines(["… " + message.skipped + " lines skipped …"]);
+      if (message.available === false && message.reason) setStatus(message.reason);
       if (message.error) setStatus(message.error);
-      if (message.status) setStatus(message.status);
     };
     socket.onclose = function (event) {
       socket = null;
