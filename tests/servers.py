@@ -118,9 +118,10 @@ class LiveServer:
     port: int = 0
     process: subprocess.Popen | None = None
     log_path: Path = field(init=False)
+    name: str = "daphne"  # names its log file, so processes sharing a data dir keep their own
 
     def __post_init__(self) -> None:
-        self.log_path = self.data_dir / "daphne.log"
+        self.log_path = self.data_dir / f"{self.name}.log"
 
     @property
     def url(self) -> str:
@@ -218,3 +219,16 @@ def live_server(tmp_path: Path, **env: str) -> Iterator[LiveServer]:
         server.stop()
         if made_database:
             drop_live_database(environment["DATABASE_URL"])
+
+
+@contextlib.contextmanager
+def another_live_server(first: LiveServer, name: str = "daphne-2") -> Iterator[LiveServer]:
+    """One more daphne beside `first`: the same environment, data dir (so secret key)
+    and database, as a second production worker. No migrate: like
+    wpdash-worker@.service, it starts on a database its first process has set up."""
+    server = LiveServer(data_dir=first.data_dir, env=first.env, name=name)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()

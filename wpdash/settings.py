@@ -75,7 +75,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.envstr("REDIS_URL", "")
 if REDIS_URL:
     REDIS_URL = env.envurl("REDIS_URL", "", ["redis", "rediss", "unix"])
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+    # channels_redis waits for messages in a BZPOPMIN that blocks 5 s, and redis-py 8
+    # reads with a 5 s socket timeout by default: the read times out first, and the
+    # WebSocket whose task was waiting is closed with 1011 (django/channels_redis#422).
+    # A socket timeout above the 5 s keeps that wait working, and still notices a
+    # Redis that stopped answering.
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},
+        }
+    }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
