@@ -154,3 +154,7 @@ def run_as_nobody(function: Callable[[], Any]) -> Any:
 
 def as_json(response: Any) -> Any:
     return json.loads(response.content)
+
+
+# Real nginx combined-format lines (with its \x22 escapes), copied from shared/fixtures.
+NGINX_ACCESS_FIXTURE = Path(__file__).resolve().parent / "fixtures" / "logs" / "nginx-access.log"

@@ -11,9 +11,9 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient, APIRequestFactory, force_authenticate
 
 from server_monitor.views import LogViewSet
-from tests.logtools import run_as_nobody
+from tests.logtools import NGINX_ACCESS_FIXTURE, run_as_nobody
 
-FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "logs" / "nginx-access.log"
+FIXTURE = NGINX_ACCESS_FIXTURE
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ import pytest
 
 from server_monitor import logs
 from server_monitor.logs import BLOCK_SIZE, CUT_MARK, MAX_LINE_BYTES, LogSource
+from tests.logtools import NGINX_ACCESS_FIXTURE
 
-FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "logs" / "nginx-access.log"
+FIXTURE = NGINX_ACCESS_FIXTURE
 
 
 def write(tmp_path: Path, data: bytes) -> LogSource:
