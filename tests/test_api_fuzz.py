@@ -37,7 +37,14 @@ def fuzz_environment(fake_systemd, settings, tmp_path):
     access.write_text("".join(f"127.0.0.1 - - line {number}\n" for number in range(80)))
     binary = tmp_path / "binary.log"
     binary.write_bytes(bytes(range(256)) * 8)
-    settings.WPDASH_LOGS = {"nginx-access": str(access), "binary": str(binary), "missing": str(tmp_path / "gone.log")}
+    (tmp_path / "a-folder.log").mkdir()
+    # The schema (made at import) lists the default log names: each gets a fault of its own.
+    settings.WPDASH_LOGS = {
+        "nginx-access": str(access),
+        "nginx-error": str(binary),
+        "php-fpm": str(tmp_path / "gone.log"),
+        "mysql": str(tmp_path / "a-folder.log"),
+    }
     settings.ALLOWED_HOSTS = ["*"]  # schemathesis' WSGI transport sends Host: localhost
     return fake_systemd
 

@@ -49,3 +49,21 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
             for code, (description, schema) in extra.items():
                 responses.setdefault(code, _response(description, schema))
     return result
+
+
+def add_configured_names(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """POSTPROCESSING_HOOKS entry: the allowlisted services and configured logs as enums.
+
+    Both come from this server's settings (WPDASH_SERVICES, WPDASH_LOGS), read when the
+    schema is asked for, so a client sees exactly the names it may use and a
+    schema-valid request is never refused as "not in the allowlist".
+    """
+    from django.conf import settings
+
+    names = {"name": list(settings.WPDASH_SERVICES), "log_type": list(settings.WPDASH_LOGS)}
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "path" and parameter.get("name") in names:
+                    parameter["schema"] = {**parameter.get("schema", {}), "enum": names[parameter["name"]]}
+    return result

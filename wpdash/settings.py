@@ -181,7 +181,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Keep the default enum hook; ours documents the error answers DRF and Django give
     # before a view runs (401, 403, 404, 405, 406, 415, 429), so clients can rely on them.
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "wpdash.schema.add_error_responses"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "wpdash.schema.add_error_responses",
+        "wpdash.schema.add_configured_names",
+    ],
 }
 
 # --- wpdash --------------------------------------------------------------------------
