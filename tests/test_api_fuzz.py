@@ -14,6 +14,8 @@ import pytest
 import schemathesis
 from django.contrib.auth import get_user_model
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -46,7 +48,13 @@ def fuzz_environment(fake_systemd, settings, tmp_path):
         "mysql": str(tmp_path / "a-folder.log"),
     }
     settings.ALLOWED_HOSTS = ["*"]  # schemathesis' WSGI transport sends Host: localhost
-    return fake_systemd
+    # As Django's test Client does: the raw WSGI handler would otherwise close the
+    # test's database connection after each request (on MariaDB, mid-transaction).
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield fake_systemd
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 def bearer(user) -> dict[str, str]:
