@@ -13,6 +13,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -104,10 +105,15 @@ def restarts_fragment(request: HttpRequest) -> HttpResponse:
     return render(request, "server_monitor/snippets/restarts.html", restarts_context())
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 def restart_form(request: HttpRequest, name: str) -> HttpResponse:
     """The no-JavaScript restart: GET asks for confirmation, POST runs it."""
+    if not request.user.is_authenticated:
+        # Not @login_required: an anonymous restart attempt belongs in the log like
+        # the API's 401s (a session that expired, or someone probing).
+        if request.method == "POST":
+            restarts.log_refusal("not signed in", name, request.user, request.META.get("REMOTE_ADDR"))
+        return redirect_to_login(request.get_full_path())
     if not request.user.has_perm(RESTART_PERMISSION):
         restarts.log_refusal("no restart permission", name, request.user, request.META.get("REMOTE_ADDR"))
         raise PermissionDenied("You may not restart services.")

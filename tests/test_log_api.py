@@ -171,7 +171,7 @@ def test_the_schema_documents_the_shapes_and_the_400(viewer_client):
     assert {p["name"] for p in operation["parameters"]} == {"log_type", "lines"}
     lines = next(p for p in operation["parameters"] if p["name"] == "lines")
     assert (lines["schema"]["minimum"], lines["schema"]["maximum"], lines["schema"]["default"]) == (1, 500, 50)
-    assert set(operation["responses"]) == {"200", "400"}
+    assert {"200", "400"} <= set(operation["responses"])  # beside the generic errors of wpdash.schema
     tail = schema["components"]["schemas"]["LogTail"]["properties"]
     assert set(tail) == {"log_type", "lines", "timestamp", "available", "reason"}
     source = schema["components"]["schemas"]["LogSource"]["properties"]

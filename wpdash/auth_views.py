@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from rest_framework import status
+from django.contrib.auth import get_user_model
+from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, AuthenticationFailed
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 from rest_framework_simplejwt.views import TokenObtainPairView
 
 
@@ -22,7 +24,23 @@ class LockedOut(APIException):
     default_code = "locked_out"
 
 
+class BoundedTokenObtainPairSerializer(TokenObtainPairSerializer):
+    """The username is refused (400) past the user model's own length.
+
+    authenticate() hands a failed sign-in's username to django-axes, which stores it
+    in a 255-character column: on MariaDB a longer one was a DataError, a 500 (found
+    by fuzzing the token endpoint). The login form already bounds it the same way.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        limit = get_user_model()._meta.get_field(self.username_field).max_length
+        self.fields[self.username_field] = serializers.CharField(write_only=True, max_length=limit)
+
+
 class LockoutAwareTokenObtainPairView(TokenObtainPairView):
+    serializer_class = BoundedTokenObtainPairSerializer
+
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         try:
             return super().post(request, *args, **kwargs)

@@ -47,7 +47,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the lockout page
+    "axes.middleware.AxesMiddleware",  # turns a lockout into the lockout page
+    "wpdash.middleware.DatabaseUnavailableMiddleware",  # a locked or gone database: 503, not a 500
 ]
 
 ROOT_URLCONF = "wpdash.urls"
@@ -70,6 +71,10 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.database("DATABASE_URL", f"sqlite:///{DATA_DIR / 'wpdash.sqlite3'}")}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # How long a request waits for another writer's lock before it gives up with a 503
+    # (wpdash.middleware); long enough for any restart's audit write.
+    DATABASES["default"]["OPTIONS"]["timeout"] = env.envint("WPDASH_SQLITE_TIMEOUT", 20, minimum=1, maximum=600)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.envstr("REDIS_URL", "")
@@ -184,6 +189,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Keep the default enum hook; ours documents the error answers DRF and Django give
+    # before a view runs (401, 403, 404, 405, 406, 415, 429), so clients can rely on them.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "wpdash.schema.add_error_responses",
+        "wpdash.schema.add_configured_names",
+    ],
 }
 
 # --- wpdash --------------------------------------------------------------------------

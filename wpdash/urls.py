@@ -24,3 +24,6 @@ urlpatterns = [
     path("api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("api/v1/server/", include("server_monitor.urls")),
 ]
+
+handler404 = "wpdash.errors.page_not_found"
+handler500 = "wpdash.errors.server_error"

@@ -1,0 +1,57 @@
+"""The no-JavaScript restart form logs every refused attempt with the user and address, like the API."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from server_monitor.models import RestartAction
+
+LOGGER = "server_monitor.restarts"
+
+
+@pytest.fixture
+def log(caplog):
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    return caplog
+
+
+def refusals(log) -> list[str]:
+    return [record.getMessage() for record in log.records if record.name == LOGGER and "refused" in record.getMessage()]
+
+
+def test_an_anonymous_form_post_is_logged_and_sent_to_sign_in(client, fake_systemd, log):
+    response = client.post("/services/nginx/restart", REMOTE_ADDR="203.0.113.7")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/?next=/services/nginx/restart")
+    assert refusals(log) == ["restart refused (not signed in): service='nginx' user=anonymous address=203.0.113.7"]
+    assert fake_systemd.restarts() == []
+
+
+def test_an_anonymous_look_at_the_confirmation_is_not_an_attempt(client, fake_systemd, log):
+    assert client.get("/services/nginx/restart").status_code == 302
+    assert refusals(log) == []
+
+
+def test_a_viewer_and_an_unknown_name_are_logged(signed_in, viewer, operator, fake_systemd, log):
+    assert signed_in(viewer).post("/services/nginx/restart").status_code == 403
+    assert signed_in(operator).post("/services/nginx;id/restart").status_code == 404
+
+    assert refusals(log) == [
+        "restart refused (no restart permission): service='nginx' user=viewer address=127.0.0.1",
+        "restart refused (not allowlisted): service='nginx;id' user=operator address=127.0.0.1",
+    ]
+    assert fake_systemd.restarts() == []
+
+
+def test_a_conflict_through_the_form_is_logged(signed_in, operator, viewer, fake_systemd, log):
+    RestartAction.objects.create(
+        service="nginx", unit="nginx.service", command="-", requested_by=viewer, lock="nginx.service"
+    )
+
+    assert signed_in(operator).post("/services/nginx/restart").status_code == 302
+
+    assert refusals(log) == ["restart refused (409): service='nginx' user=operator address=127.0.0.1"]
+    assert fake_systemd.restarts() == []
