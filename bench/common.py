@@ -65,8 +65,9 @@ class Result:
     def row(self, case: str) -> Row:
         return next(row for row in self.rows if row.case == case)
 
-    def ratio(self, label: str, case: str, reference: str, goal: str) -> float:
-        value = self.row(case).median / self.row(reference).median
+    def ratio(self, label: str, case: str, reference: str, goal: str, stat: str = "median") -> float:
+        """getattr(row, stat) of case over reference's: stat is median (the default) or p99."""
+        value = getattr(self.row(case), stat) / getattr(self.row(reference), stat)
         self.ratios.append((label, f"{value:.2f}", goal, value))
         return value
 
