@@ -32,13 +32,19 @@ class Row:
     case: str
     samples_ms: list[float] = field(default_factory=list, repr=False)
     extra: dict[str, str] = field(default_factory=dict)
+    # When a tool reports percentiles rather than samples (wrk), they stand in for them.
+    reported: dict[str, float] = field(default_factory=dict)
 
     @property
     def median(self) -> float:
+        if "median" in self.reported:
+            return self.reported["median"]
         return statistics.median(self.samples_ms) if self.samples_ms else float("nan")
 
     @property
     def p99(self) -> float:
+        if "p99" in self.reported:
+            return self.reported["p99"]
         if not self.samples_ms:
             return float("nan")
         ordered = sorted(self.samples_ms)
@@ -59,8 +65,9 @@ class Result:
     def row(self, case: str) -> Row:
         return next(row for row in self.rows if row.case == case)
 
-    def ratio(self, label: str, case: str, reference: str, goal: str) -> float:
-        value = self.row(case).median / self.row(reference).median
+    def ratio(self, label: str, case: str, reference: str, goal: str, stat: str = "median") -> float:
+        """getattr(row, stat) of case over reference's: stat is median (the default) or p99."""
+        value = getattr(self.row(case), stat) / getattr(self.row(reference), stat)
         self.ratios.append((label, f"{value:.2f}", goal, value))
         return value
 
@@ -69,7 +76,8 @@ class Result:
         path = RESULTS_DIR / f"{self.name}.json"
         data = asdict(self)
         for row, saved in zip(self.rows, data["rows"], strict=True):
-            saved["median"], saved["p99"], saved["n"] = row.median, row.p99, len(row.samples_ms)
+            saved["median"], saved["p99"] = row.median, row.p99
+            saved["n"] = int(row.reported.get("n", len(row.samples_ms)))
             del saved["samples_ms"]
         path.write_text(json.dumps(data, indent=2))
         print(render(data))
@@ -150,3 +158,38 @@ def write_results_md() -> Path:
 
 def env_flag(name: str) -> bool:
     return os.environ.get(name, "").lower() in {"1", "true", "yes", "on"}
+
+
+def bench_seconds(default: float = 30.0) -> float:
+    """Duration of the timed phases that run for a while (live tail, load): WPDASH_BENCH_SECONDS."""
+    return float(os.environ.get("WPDASH_BENCH_SECONDS", default))
+
+
+PASSWORD = "bench-password-123"
+
+
+def bearer_token(server, username: str = "bench", password: str = PASSWORD) -> str:
+    """A JWT access token from the real token endpoint."""
+    import requests
+
+    response = requests.post(
+        f"{server.url}/api/v1/auth/token/", json={"username": username, "password": password}, timeout=10
+    )
+    assert response.status_code == 200, response.text[:200]
+    return response.json()["access"]
+
+
+def start_netdata(workdir: Path):
+    """A throwaway real Netdata (tests/metrics/netdata_server.py); fails loudly if missing."""
+    from tests.metrics.netdata_server import netdata_binary
+    from tests.metrics.netdata_server import start_netdata as start
+
+    binary = netdata_binary()
+    if binary is None:
+        raise SystemExit("Netdata is not installed (Debian package netdata; bin/system-deps installs it)")
+    return start(binary, workdir)
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))] if ordered else float("nan")

@@ -83,7 +83,10 @@ def main() -> Result:
                 for name in SIZES:
                     url = f"{server.url}/api/v1/server/logs/{name}?lines={lines}"
                     response = session.get(url, timeout=30)
-                    assert response.status_code == 200 and len(response.json()["lines"]) == lines, response.text[:200]
+                    # The 1 KiB file holds fewer lines than asked for: then all of them come back.
+                    expected = min(lines, files[name].read_bytes().count(b"\n")) if SIZES[name] < 2**20 else lines
+                    got = len(response.json()["lines"]) if response.status_code == 200 else None
+                    assert got == expected, (name, lines, expected, got, response.text[:200])
                     samples = time_calls(lambda url=url: session.get(url, timeout=30), repetitions=200)
                     result.rows.append(Row(f"ours, {name}, lines={lines}", samples))
         for lines in (50, 500):

@@ -1,0 +1,136 @@
+"""Benchmark 6 — API under load: requests/s and p99 at 50 concurrent clients through daphne.
+
+GET services (stand-in systemctl), logs/{type}?lines=50 (a generated nginx log) and
+metrics?range=5m (a throwaway real Netdata), each for a while with `wrk`. Reference,
+in the same run and the same way: GET /healthz (the fixed cost of a request).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import requests
+
+from bench.common import PASSWORD, Result, Row, bearer_token, environ_for_server, start_netdata
+from bench.tail import generate
+from tests.fakes import FakeSystemd
+from tests.servers import live_server
+
+CONNECTIONS = 50
+THREADS = 2
+REPORT = """\
+done = function(summary, latency, requests)
+  io.write(string.format(
+    "WRKJSON {\\"requests\\": %d, \\"duration_us\\": %d, \\"p50\\": %d, \\"p99\\": %d, \\"max\\": %d, "
+    .. "\\"status\\": %d, \\"connect\\": %d, \\"read\\": %d, \\"write\\": %d, \\"timeout\\": %d}\\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), latency.max,
+    summary.errors.status, summary.errors.connect, summary.errors.read, summary.errors.write,
+    summary.errors.timeout))
+end
+"""
+
+
+def wrk(url: str, token: str | None, seconds: float, script: Path) -> dict:
+    command = [
+        "wrk",
+        f"-t{THREADS}",
+        f"-c{CONNECTIONS}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "30s",
+        "-s",
+        str(script),
+    ]
+    if token:
+        command += ["-H", f"Authorization: Bearer {token}"]
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
+    line = next(line for line in output.splitlines() if line.startswith("WRKJSON "))
+    report = json.loads(line.removeprefix("WRKJSON "))
+    errors = {key: report[key] for key in ("status", "connect", "read", "write", "timeout") if report[key]}
+    assert report["requests"] > 0 and not errors, f"wrk against {url}: {errors or 'no requests'}\n{output}"
+    return report
+
+
+def main() -> Result:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (Debian package wrk; bin/system-deps installs it)")
+    seconds = float(os.environ.get("WPDASH_BENCH_LOAD_SECONDS", "10"))
+    result = Result(
+        name="api_load",
+        title="6. API under load",
+        method=(
+            f"wrk 4.1 (-t{THREADS} -c{CONNECTIONS} -d{seconds:g}s, WPDASH_BENCH_LOAD_SECONDS; a Lua done() hook "
+            "reports requests, p50/p99 and errors) against one daphne process, JWT in an Authorization header; "
+            "each endpoint checked once for 200 and the right body before its run, and the run fails on any "
+            "non-2xx, timeout or socket error. services: stand-in systemctl (one Python process a request), default "
+            "allowlist; logs: a 100 MiB generated nginx log, lines=50; metrics: range=5m against a throwaway real "
+            "Netdata (1 s shared cache). Reference: GET /healthz the same way. Median and p99 are wrk's."
+        ),
+    )
+    with tempfile.TemporaryDirectory(prefix="wpdash-bench-load-") as tmp:
+        tmp_path = Path(tmp)
+        script = tmp_path / "report.lua"
+        script.write_text(REPORT)
+        netdata = start_netdata(tmp_path / "netdata")
+        try:
+            fake = FakeSystemd(tmp_path / "systemd")
+            log = tmp_path / "access.log"
+            generate(log, 100 * 2**20)
+            env = environ_for_server(
+                WPDASH_METRICS_SOURCE="netdata",
+                NETDATA_URL=netdata.url,
+                WPDASH_SYSTEMCTL=str(fake.path),
+                WPDASH_SUDO="off",
+                WPDASH_LOGS=f"nginx-access={log}",
+                WPDASH_JWT_ACCESS_MINUTES="60",
+            )
+            with live_server(tmp_path, **env) as server:
+                server.create_user("bench", PASSWORD)
+                token = bearer_token(server)
+                headers = {"Authorization": f"Bearer {token}"}
+                api = f"{server.url}/api/v1/server"
+                cases = [
+                    ("reference: GET /healthz", f"{server.url}/healthz", None),
+                    ("GET services", f"{api}/services", token),
+                    ("GET logs/nginx-access?lines=50", f"{api}/logs/nginx-access?lines=50", token),
+                    ("GET metrics?range=5m", f"{api}/metrics?range=5m", token),
+                ]
+                for case, url, auth in cases:
+                    response = requests.get(url, headers=headers if auth else {}, timeout=30)
+                    assert response.status_code == 200, (url, response.text[:300])
+                    if "logs/" in url:
+                        assert len(response.json()["lines"]) == 50, response.text[:300]
+                    elif "metrics" in url:
+                        assert response.json()["source"] == "netdata", response.text[:300]
+                    elif "services" in url:
+                        assert len(response.json()) >= 4, response.text[:300]
+                    report = wrk(url, auth, seconds, script)
+                    rate = report["requests"] / (report["duration_us"] / 1e6)
+                    extra = {"requests/s": f"{rate:.0f}", "requests": str(report["requests"])}
+                    result.rows.append(
+                        Row(
+                            case,
+                            extra=extra,
+                            reported={
+                                "median": report["p50"] / 1000,
+                                "p99": report["p99"] / 1000,
+                                "n": report["requests"],
+                            },
+                        )
+                    )
+                    print(f"{case}: {extra} p50 {report['p50'] / 1000:.1f} ms p99 {report['p99'] / 1000:.1f} ms")
+        finally:
+            netdata.stop()
+    for row in result.rows[1:]:
+        result.ratio(f"{row.case}: p99 / healthz p99", row.case, result.rows[0].case, "—", stat="p99")
+    result.save()
+    return result
+
+
+if __name__ == "__main__":
+    main()
