@@ -16,10 +16,7 @@ from pathlib import Path
 
 import requests
 
-from bench.common import PASSWORD, Result, Row, bearer_token, environ_for_server, start_netdata
-from bench.tail import generate
-from tests.fakes import FakeSystemd
-from tests.servers import live_server
+from bench.common import Result, Row, bearer_token, full_stack
 
 CONNECTIONS = 50
 THREADS = 2
@@ -76,56 +73,40 @@ def main() -> Result:
         tmp_path = Path(tmp)
         script = tmp_path / "report.lua"
         script.write_text(REPORT)
-        netdata = start_netdata(tmp_path / "netdata")
-        try:
-            fake = FakeSystemd(tmp_path / "systemd")
-            log = tmp_path / "access.log"
-            generate(log, 100 * 2**20)
-            env = environ_for_server(
-                WPDASH_METRICS_SOURCE="netdata",
-                NETDATA_URL=netdata.url,
-                WPDASH_SYSTEMCTL=str(fake.path),
-                WPDASH_SUDO="off",
-                WPDASH_LOGS=f"nginx-access={log}",
-                WPDASH_JWT_ACCESS_MINUTES="60",
-            )
-            with live_server(tmp_path, **env) as server:
-                server.create_user("bench", PASSWORD)
-                token = bearer_token(server)
-                headers = {"Authorization": f"Bearer {token}"}
-                api = f"{server.url}/api/v1/server"
-                cases = [
-                    ("reference: GET /healthz", f"{server.url}/healthz", None),
-                    ("GET services", f"{api}/services", token),
-                    ("GET logs/nginx-access?lines=50", f"{api}/logs/nginx-access?lines=50", token),
-                    ("GET metrics?range=5m", f"{api}/metrics?range=5m", token),
-                ]
-                for case, url, auth in cases:
-                    response = requests.get(url, headers=headers if auth else {}, timeout=30)
-                    assert response.status_code == 200, (url, response.text[:300])
-                    if "logs/" in url:
-                        assert len(response.json()["lines"]) == 50, response.text[:300]
-                    elif "metrics" in url:
-                        assert response.json()["source"] == "netdata", response.text[:300]
-                    elif "services" in url:
-                        assert len(response.json()) >= 4, response.text[:300]
-                    report = wrk(url, auth, seconds, script)
-                    rate = report["requests"] / (report["duration_us"] / 1e6)
-                    extra = {"requests/s": f"{rate:.0f}", "requests": str(report["requests"])}
-                    result.rows.append(
-                        Row(
-                            case,
-                            extra=extra,
-                            reported={
-                                "median": report["p50"] / 1000,
-                                "p99": report["p99"] / 1000,
-                                "n": report["requests"],
-                            },
-                        )
+        with full_stack(tmp_path, WPDASH_JWT_ACCESS_MINUTES="60") as (server, _):
+            token = bearer_token(server)
+            headers = {"Authorization": f"Bearer {token}"}
+            api = f"{server.url}/api/v1/server"
+            cases = [
+                ("reference: GET /healthz", f"{server.url}/healthz", None),
+                ("GET services", f"{api}/services", token),
+                ("GET logs/nginx-access?lines=50", f"{api}/logs/nginx-access?lines=50", token),
+                ("GET metrics?range=5m", f"{api}/metrics?range=5m", token),
+            ]
+            for case, url, auth in cases:
+                response = requests.get(url, headers=headers if auth else {}, timeout=30)
+                assert response.status_code == 200, (url, response.text[:300])
+                if "logs/" in url:
+                    assert len(response.json()["lines"]) == 50, response.text[:300]
+                elif "metrics" in url:
+                    assert response.json()["source"] == "netdata", response.text[:300]
+                elif "services" in url:
+                    assert len(response.json()) >= 4, response.text[:300]
+                report = wrk(url, auth, seconds, script)
+                rate = report["requests"] / (report["duration_us"] / 1e6)
+                extra = {"requests/s": f"{rate:.0f}", "requests": str(report["requests"])}
+                result.rows.append(
+                    Row(
+                        case,
+                        extra=extra,
+                        reported={
+                            "median": report["p50"] / 1000,
+                            "p99": report["p99"] / 1000,
+                            "n": report["requests"],
+                        },
                     )
-                    print(f"{case}: {extra} p50 {report['p50'] / 1000:.1f} ms p99 {report['p99'] / 1000:.1f} ms")
-        finally:
-            netdata.stop()
+                )
+                print(f"{case}: {extra} p50 {report['p50'] / 1000:.1f} ms p99 {report['p99'] / 1000:.1f} ms")
     for row in result.rows[1:]:
         result.ratio(f"{row.case}: p99 / healthz p99", row.case, result.rows[0].case, "—", stat="p99")
     result.save()

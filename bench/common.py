@@ -7,15 +7,17 @@ absolute numbers move with the machine's load.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -188,6 +190,37 @@ def start_netdata(workdir: Path):
     if binary is None:
         raise SystemExit("Netdata is not installed (Debian package netdata; bin/system-deps installs it)")
     return start(binary, workdir)
+
+
+@contextlib.contextmanager
+def full_stack(tmp_path: Path, **env: str) -> Iterator[tuple[Any, Any]]:
+    """A daphne set up as an operator's box: a real Netdata, the stand-in systemctl with
+    the default allowlist, a 100 MiB nginx log, and a user `bench`.
+
+    Yields (server, stand-in systemd); Netdata is stopped afterwards.
+    """
+    from bench.tail import generate
+    from tests.fakes import FakeSystemd
+    from tests.servers import live_server
+
+    netdata = start_netdata(tmp_path / "netdata")
+    try:
+        fake = FakeSystemd(tmp_path / "systemd")
+        log = tmp_path / "access.log"
+        generate(log, 100 * 2**20)
+        settings = environ_for_server(
+            WPDASH_METRICS_SOURCE="netdata",
+            NETDATA_URL=netdata.url,
+            WPDASH_SYSTEMCTL=str(fake.path),
+            WPDASH_SUDO="off",
+            WPDASH_LOGS=f"nginx-access={log}",
+            **env,
+        )
+        with live_server(tmp_path, **settings) as server:
+            server.create_user("bench", PASSWORD)
+            yield server, fake
+    finally:
+        netdata.stop()
 
 
 def percentile(samples: list[float], fraction: float) -> float:

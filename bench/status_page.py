@@ -15,10 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import PASSWORD, Result, Row, environ_for_server, start_netdata, time_calls
-from bench.tail import generate
-from tests.fakes import FakeSystemd
-from tests.servers import live_server
+from bench.common import PASSWORD, Result, Row, full_stack, time_calls
 
 COLD_SAMPLES = 15
 WARM_SAMPLES = 150
@@ -40,42 +37,27 @@ def main() -> Result:
     )
     with tempfile.TemporaryDirectory(prefix="wpdash-bench-page-") as tmp:
         tmp_path = Path(tmp)
-        netdata = start_netdata(tmp_path / "netdata")
-        try:
-            fake = FakeSystemd(tmp_path / "systemd")
-            log = tmp_path / "access.log"
-            generate(log, 100 * 2**20)
-            env = environ_for_server(
-                WPDASH_METRICS_SOURCE="netdata",
-                NETDATA_URL=netdata.url,
-                WPDASH_SYSTEMCTL=str(fake.path),
-                WPDASH_SUDO="off",
-                WPDASH_LOGS=f"nginx-access={log}",
-            )
-            with live_server(tmp_path, **env) as server:
-                server.create_user("bench", PASSWORD)
-                session = server.session("bench", PASSWORD)
-                url = f"{server.url}/"
+        with full_stack(tmp_path) as (server, fake):
+            session = server.session("bench", PASSWORD)
+            url = f"{server.url}/"
 
-                def page() -> None:
-                    response = session.get(url, timeout=30, allow_redirects=False)
-                    assert response.status_code == 200, (response.status_code, response.text[:300])
-                    text = response.text
-                    assert "nginx" in text and "php8.2-fpm" in text, text[:500]
-                    assert "unavailable" not in text.lower() or "netdata" not in text.lower(), "metrics unavailable"
+            def page() -> None:
+                response = session.get(url, timeout=30, allow_redirects=False)
+                assert response.status_code == 200, (response.status_code, response.text[:300])
+                text = response.text
+                assert "nginx" in text and "php8.2-fpm" in text, text[:500]
+                assert "unavailable" not in text.lower() or "netdata" not in text.lower(), "metrics unavailable"
 
+            page()
+            argv = fake.invocations()[-1]
+            overhead = time_calls(lambda: session.get(f"{server.url}/healthz", timeout=10), repetitions=200)
+            warm = time_calls(page, repetitions=WARM_SAMPLES)
+            cold = []
+            for _ in range(COLD_SAMPLES):
+                time.sleep(CACHE_SECONDS + 0.1)
+                start = time.perf_counter()
                 page()
-                argv = fake.invocations()[-1]
-                overhead = time_calls(lambda: session.get(f"{server.url}/healthz", timeout=10), repetitions=200)
-                warm = time_calls(page, repetitions=WARM_SAMPLES)
-                cold = []
-                for _ in range(COLD_SAMPLES):
-                    time.sleep(CACHE_SECONDS + 0.1)
-                    start = time.perf_counter()
-                    page()
-                    cold.append((time.perf_counter() - start) * 1000)
-        finally:
-            netdata.stop()
+                cold.append((time.perf_counter() - start) * 1000)
 
         def bare() -> None:
             done = subprocess.run([str(fake.path), *argv], capture_output=True, check=False)
