@@ -1,8 +1,7 @@
-"""An unreachable database gives clear 503s on the API and the pages, not tracebacks.
+"""An unreachable database gives clear 503s on /healthz, the API and the pages, not tracebacks.
 
-Django runs in a child process whose DATABASE_URL points at a port nothing listens on
-(as in tests/test_pages.py for /healthz): the JWT's user, or the session, is looked
-up first, and that lookup is what fails.
+Django runs in a child process whose DATABASE_URL points at a port nothing listens
+on: the JWT's user, or the session, is looked up first, and that lookup is what fails.
 """
 
 from __future__ import annotations
@@ -26,14 +25,16 @@ api = Client().get("/api/v1/server/logs", HTTP_AUTHORIZATION=f"Bearer {token}")
 client = Client()
 client.cookies["sessionid"] = "x" * 32
 page = client.get("/")
+health = Client().get("/healthz")
 print(json.dumps({
+    "healthz": [health.status_code, health.content.decode()],
     "api": [api.status_code, api["Content-Type"], api.content.decode()],
     "page": [page.status_code, page.content.decode()],
 }))
 """
 
 
-def test_an_unreachable_database_gives_503_on_the_api_and_the_page(tmp_path):
+def test_an_unreachable_database_gives_503_on_healthz_the_api_and_the_page(tmp_path):
     environment = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "wpdash.settings",
@@ -47,6 +48,7 @@ def test_an_unreachable_database_gives_503_on_the_api_and_the_page(tmp_path):
     assert result.returncode == 0, result.stderr
     answers = json.loads(result.stdout.strip().splitlines()[-1])
 
+    assert answers["healthz"] == [503, '{"status": "unavailable"}']  # and nothing more
     status, content_type, body = answers["api"]
     assert (status, content_type) == (503, "application/json")
     assert "database is unavailable" in json.loads(body)["detail"]
