@@ -19,6 +19,7 @@ import os
 import pwd
 import stat
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -75,7 +76,7 @@ class SourceStatus:
 class Tail:
     log_type: str
     lines: list[str]
-    timestamp: datetime
+    timestamp: int  # Unix seconds when the lines were read, as the logs plan's LogEntry says
     available: bool
     reason: str | None
 
@@ -290,7 +291,7 @@ def tail(source: LogSource, count: int) -> Tail:
     """The last `count` lines of a source (an unterminated last line included)."""
     if not 1 <= count <= MAX_TAIL_LINES:
         raise ValueError(f"count must be 1..{MAX_TAIL_LINES}")
-    now = datetime.now(tz=timezone.utc)
+    now = int(time.time())
     try:
         fd = open_log_file(source.path)
     except LogUnavailable as error:

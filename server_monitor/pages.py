@@ -132,9 +132,7 @@ def restart_form(request: HttpRequest, name: str) -> HttpResponse:
     except AdapterError as error:
         messages.error(request, f"Restart of {name} refused: {error.detail}")
         return redirect("status")
-    outcome = {
-        RestartAction.Status.SUCCEEDED: (messages.SUCCESS, f"{name} restarted"),
-        RestartAction.Status.PENDING: (messages.INFO, f"Restart of {name} is waiting for approval"),
-    }.get(action.status, (messages.ERROR, f"Restart of {name} {action.get_status_display()}: {action.note}"))
-    messages.add_message(request, outcome[0], f"{outcome[1]} (audit #{action.pk}).")
+    success, message = restarts.describe(action)
+    level = messages.ERROR if not success else messages.INFO if action.status == "pending" else messages.SUCCESS
+    messages.add_message(request, level, f"{message} (audit #{action.pk}).")
     return redirect("status")

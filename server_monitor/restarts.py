@@ -293,7 +293,7 @@ def judge(
         return {"status": Status.FAILED, "note": f"systemctl restart exited with {result.exit_code}"}
     if after is None:
         return {"status": Status.FAILED}
-    if after.active != "active":
+    if not after.active:
         return {"status": Status.FAILED, "note": f"exit 0, but the unit is {after.state} afterwards"}
     renewed = (after.main_pid is not None and after.main_pid != before.main_pid) or (
         after.active_enter_usec > before.active_enter_usec
@@ -308,6 +308,26 @@ def _finish(action: RestartAction, status: str, **fields: Any) -> RestartAction:
     fields["note"] = fields.get("note", "")[:1000]
     _transition(action, Status.RUNNING, status=status, finished_at=timezone.now(), lock=None, **fields)
     return _refresh(action)
+
+
+def describe(action: RestartAction) -> tuple[bool, str]:
+    """(success, message) for the services plan's `{"success", "message"}` answer.
+
+    success is true when the request went through: restarted and verified, queued
+    for approval, or (for the approver) rejected; false when it failed, timed out or
+    was cut short. The message is the outcome in words.
+    """
+    name = action.service
+    if action.status == Status.SUCCEEDED:
+        return True, f"Service {name} restarted"
+    if action.status == Status.PENDING:
+        return True, f"Restart of {name} is waiting for approval by a second person"
+    if action.status == Status.REJECTED:
+        return True, f"Restart of {name} rejected"
+    if action.status == Status.RUNNING:
+        return True, f"Restart of {name} is running"
+    why = f": {action.note}" if action.note else ""
+    return False, f"Restart of {name} {action.get_status_display()}{why}"
 
 
 def _bounded(text: str) -> str:

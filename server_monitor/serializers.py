@@ -17,7 +17,8 @@ class ServiceStatusSerializer(serializers.Serializer):
 
     name = serializers.CharField(help_text="The allowlisted name.")
     unit = serializers.CharField(help_text="systemd's Id for it (mysql answers as mariadb.service).")
-    active = serializers.CharField(help_text="systemd's ActiveState: active, inactive, failed, activating, …")
+    active = serializers.BooleanField(help_text="true exactly when systemd's ActiveState is active.")
+    active_state = serializers.CharField(help_text="systemd's ActiveState: active, inactive, failed, activating, …")
     sub_state = serializers.CharField(help_text="systemd's SubState: running, dead, exited, failed, …")
     memory_bytes = serializers.IntegerField(allow_null=True, help_text="MemoryCurrent; null when systemd has none.")
     uptime_seconds = serializers.IntegerField(
@@ -60,6 +61,27 @@ class RestartActionSerializer(serializers.ModelSerializer):
             "main_pid_after",
         ]
         read_only_fields = fields
+
+
+class RestartOutcomeSerializer(RestartActionSerializer):
+    """The answer to restart, approve and reject: the services plan's {success, message}
+    on top of the audit row (documents the shape; views.action_response builds it)."""
+
+    success = serializers.BooleanField(
+        help_text="true when it went through (restarted, queued for approval, rejected); false when it failed."
+    )
+    message = serializers.CharField(help_text='The outcome in words, e.g. "Service nginx restarted".')
+    detail = serializers.CharField(required=False, help_text="On a 503 only: what failed (the same as message).")
+
+    class Meta(RestartActionSerializer.Meta):
+        fields = ["success", "message", "detail", *RestartActionSerializer.Meta.fields]
+        read_only_fields = fields
+
+
+class RestartUnavailableSerializer(serializers.Serializer):
+    success = serializers.BooleanField(help_text="false")
+    message = serializers.CharField()
+    detail = serializers.CharField()
 
 
 class RestartRejectSerializer(serializers.Serializer):
@@ -105,7 +127,7 @@ class LogTailSerializer(serializers.Serializer):
         child=serializers.CharField(allow_blank=True, trim_whitespace=False),
         help_text="Oldest first; UTF-8 with replacement characters; a line over 16 KiB is cut and marked.",
     )
-    timestamp = serializers.DateTimeField(help_text="When the lines were read.")
+    timestamp = serializers.IntegerField(help_text="When the lines were read: Unix time in whole seconds (UTC).")
     available = serializers.BooleanField(help_text="false when the log is missing or unreadable (lines is then empty).")
     reason = serializers.CharField(allow_null=True)
 

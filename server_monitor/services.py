@@ -81,7 +81,7 @@ class ServiceStatus:
     name: str  # the allowlisted name it was asked for
     unit: str  # systemd's Id: mysql answers as mariadb.service
     load_state: str
-    active: str  # ActiveState: active, inactive, failed, activating, …
+    active_state: str  # systemd's ActiveState: active, inactive, failed, activating, …
     sub_state: str
     main_pid: int | None
     memory_bytes: int | None
@@ -93,9 +93,14 @@ class ServiceStatus:
         return self.load_state != "not-found"
 
     @property
+    def active(self) -> bool:
+        """The services plan's `active: bool`: true exactly when ActiveState is "active"."""
+        return self.active_state == "active"
+
+    @property
     def state(self) -> str:
         """As `systemctl status` words it: "active (running)"."""
-        return f"{self.active} ({self.sub_state})"
+        return f"{self.active_state} ({self.sub_state})"
 
 
 @dataclass(frozen=True)
@@ -172,7 +177,7 @@ def status_from_block(name: str, block: dict[str, str], now: float) -> ServiceSt
     try:
         unit = block["Id"]
         load_state = block["LoadState"]
-        active = block["ActiveState"]
+        active_state = block["ActiveState"]
         sub_state = block["SubState"]
         main_pid = _optional_int(block["MainPID"])
         memory = _optional_int(block["MemoryCurrent"])
@@ -180,12 +185,12 @@ def status_from_block(name: str, block: dict[str, str], now: float) -> ServiceSt
     except KeyError as missing:
         raise ServiceManagerUnavailable(f"systemctl show left out the property {missing.args[0]}.") from None
     # A stopped or failed unit keeps the stamp of its last activation: stale.
-    uptime = max(0, int(now - entered / 1_000_000)) if active == "active" and entered else None
+    uptime = max(0, int(now - entered / 1_000_000)) if active_state == "active" and entered else None
     return ServiceStatus(
         name=name,
         unit=unit,
         load_state=load_state,
-        active=active,
+        active_state=active_state,
         sub_state=sub_state,
         main_pid=main_pid or None,  # 0 means no main process
         memory_bytes=memory,
@@ -387,7 +392,7 @@ def settled_status(name: str) -> ServiceStatus:
     """
     deadline = time.monotonic() + SETTLE_TIMEOUT
     service = get_status(name)
-    while service.active in {"activating", "reloading"} and time.monotonic() < deadline:
+    while service.active_state in {"activating", "reloading"} and time.monotonic() < deadline:
         time.sleep(0.2)
         service = get_status(name)
     return service

@@ -39,7 +39,9 @@ from server_monitor.serializers import (
     MetricsSerializer,
     RestartActionSerializer,
     RestartConflictSerializer,
+    RestartOutcomeSerializer,
     RestartRejectSerializer,
+    RestartUnavailableSerializer,
     ServiceStatusSerializer,
 )
 
@@ -75,7 +77,7 @@ _NAME = OpenApiParameter(
 _ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The restart's id.")
 _ACTION_OR_ERROR = PolymorphicProxySerializer(
     component_name="RestartFailedOrUnavailable",
-    serializers=[RestartActionSerializer, ErrorSerializer],
+    serializers=[RestartOutcomeSerializer, RestartUnavailableSerializer],
     resource_type_field_name=None,
 )
 
@@ -90,13 +92,21 @@ def client_address(request: Request) -> str | None:
 
 
 def action_response(action: RestartAction) -> Response:
-    """202 while it awaits approval, 200 when it succeeded or was rejected, 503 otherwise."""
+    """202 while it awaits approval, 200 when it succeeded or was rejected, 503 otherwise.
+
+    The body is the services plan's {"success", "message"} on top of the audit row;
+    a 503 also carries `detail`, like every other error answer.
+    """
     code = {
         RestartAction.Status.PENDING: status.HTTP_202_ACCEPTED,
         RestartAction.Status.SUCCEEDED: status.HTTP_200_OK,
         RestartAction.Status.REJECTED: status.HTTP_200_OK,
     }.get(action.status, status.HTTP_503_SERVICE_UNAVAILABLE)
-    return Response(RestartActionSerializer(action).data, status=code)
+    success, message = restarts.describe(action)
+    body = {"success": success, "message": message, **RestartActionSerializer(action).data}
+    if not success:
+        body["detail"] = message
+    return Response(body, status=code)
 
 
 class RefusalLoggingMixin:
@@ -158,8 +168,8 @@ class ServiceViewSet(RefusalLoggingMixin, viewsets.ViewSet):
         parameters=[_NAME],
         request=None,
         responses={
-            200: OpenApiResponse(RestartActionSerializer, description="restarted and verified"),
-            202: OpenApiResponse(RestartActionSerializer, description="waiting for approval"),
+            200: OpenApiResponse(RestartOutcomeSerializer, description="restarted and verified"),
+            202: OpenApiResponse(RestartOutcomeSerializer, description="waiting for approval"),
             400: OpenApiResponse(ErrorSerializer, description="not in the allowlist"),
             403: OpenApiResponse(ErrorSerializer, description="no restart permission"),
             404: OpenApiResponse(ErrorSerializer, description="not installed on this host"),
@@ -171,7 +181,14 @@ class ServiceViewSet(RefusalLoggingMixin, viewsets.ViewSet):
     )
     @action(detail=True, methods=["post"])
     def restart(self, request: Request, name: str) -> Response:
-        return action_response(restarts.request_restart(name, request.user, client_address(request)))
+        try:
+            action = restarts.request_restart(name, request.user, client_address(request))
+        except services.ServiceManagerUnavailable as error:
+            # Nothing ran and no row was written; still the plan's shape, so a client
+            # reading `success` learns it failed and why.
+            message = f"Restart of {name} failed: {error.detail}"
+            return Response({"success": False, "message": message, "detail": error.detail}, status=503)
+        return action_response(action)
 
 
 class RestartActionFilter(django_filters.FilterSet):
@@ -220,11 +237,11 @@ class RestartActionViewSet(RefusalLoggingMixin, viewsets.ReadOnlyModelViewSet):
         parameters=[_ID],
         request=None,
         responses={
-            200: RestartActionSerializer,
+            200: RestartOutcomeSerializer,
             403: OpenApiResponse(ErrorSerializer, description="no approve permission, or your own request"),
             404: OpenApiResponse(ErrorSerializer, description="no such restart"),
             409: OpenApiResponse(RestartConflictSerializer, description="not pending"),
-            503: OpenApiResponse(RestartActionSerializer, description="approved, but the restart failed or timed out"),
+            503: OpenApiResponse(RestartOutcomeSerializer, description="approved, but the restart failed or timed out"),
         },
     )
     @action(detail=True, methods=["post"])
@@ -236,7 +253,7 @@ class RestartActionViewSet(RefusalLoggingMixin, viewsets.ReadOnlyModelViewSet):
         parameters=[_ID],
         request=RestartRejectSerializer,
         responses={
-            200: RestartActionSerializer,
+            200: RestartOutcomeSerializer,
             400: OpenApiResponse(description="reason longer than 1000 characters"),
             403: OpenApiResponse(ErrorSerializer, description="no approve permission"),
             404: OpenApiResponse(ErrorSerializer, description="no such restart"),

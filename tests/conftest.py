@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+
 import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
@@ -105,3 +108,51 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+# --- real servers shared by the session -----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def netdata(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """A real Netdata 1.37 on a free loopback port, shared by the session (it needs a
+    few seconds of history before its answers mean anything)."""
+    from tests.metrics.netdata_server import netdata_binary, start_netdata
+    from tests.servers import missing_server
+
+    binary = netdata_binary()
+    if binary is None:
+        missing_server("Netdata is not installed (Debian package netdata; bin/system-deps installs it)")
+    try:
+        server = start_netdata(binary, tmp_path_factory.mktemp("netdata"))
+    except AssertionError as exc:
+        missing_server(f"Netdata would not start: {exc}")
+    yield server
+    server.stop()
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    """Debian's headless Chromium driven by Playwright (no browser download).
+
+    Module scope: Playwright's sync API holds an event loop in this thread while it
+    runs, so asyncio.run() fails until it stops. A module's browser tests come last.
+    """
+    from tests.servers import missing_server
+
+    if not os.path.exists(CHROMIUM):
+        missing_server(f"{CHROMIUM} is not installed (Debian package chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing_server("playwright is not installed (requirements-dev.txt)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()

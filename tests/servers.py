@@ -21,6 +21,10 @@ import pytest
 import requests
 
 REPO = Path(__file__).resolve().parent.parent
+# As bin/run and deploy/wpdash.service run it: daphne's access log off, since a live
+# tail URL may carry ?token= and no log may hold a token.
+DAPHNE_OPTIONS = ("--access-log", "/dev/null")
+ASGI_APP = "wpdash.asgi:application"
 
 
 def missing_server(reason: str) -> None:
@@ -151,7 +155,17 @@ class LiveServer:
         self.port = free_port()
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "wpdash.asgi:application"],
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                *DAPHNE_OPTIONS,
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "wpdash.asgi:application",
+            ],
             cwd=REPO,
             env=self.env,
             stdout=log,

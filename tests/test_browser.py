@@ -6,35 +6,15 @@ shows the desktop one).
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from tests.fakes import FakeSystemd
-from tests.servers import REPO, live_server, missing_server
+from tests.servers import REPO, live_server
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO / "test-artifacts"
 PASSWORD = "a browser password 123"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        missing_server(f"{CHROMIUM} is not installed (Debian package chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing_server("playwright is not installed (requirements-dev.txt)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import threading
@@ -88,7 +89,11 @@ def test_several_clients_of_a_real_daphne_get_every_line_once_across_rotations(s
 
     def log_closed_by_daphne() -> bool:
         fd_dir = f"/proc/{server.process.pid}/fd"
-        return not any(os.readlink(f"{fd_dir}/{fd}").startswith(str(log)) for fd in os.listdir(fd_dir))
+        targets = []
+        for fd in os.listdir(fd_dir):
+            with contextlib.suppress(FileNotFoundError):  # closed between the listing and the look
+                targets.append(os.readlink(f"{fd_dir}/{fd}"))
+        return not any(target.startswith(str(log)) for target in targets)
 
     wait_until(log_closed_by_daphne, timeout=5, message="daphne to close the log once its clients left")
 

@@ -173,7 +173,14 @@ def test_without_systemd_it_answers_503_and_writes_no_row(signed_in, operator, f
 
     response = restart(signed_in(operator))
 
-    assert (response.status_code, response.json()) == (503, {"detail": "systemd is not running on this host."})
+    assert (response.status_code, response.json()) == (
+        503,
+        {
+            "success": False,
+            "message": "Restart of nginx failed: systemd is not running on this host.",
+            "detail": "systemd is not running on this host.",
+        },
+    )
     assert not RestartAction.objects.exists()
 
 

@@ -34,7 +34,8 @@ def test_each_service_says_its_state_memory_pid_and_uptime(viewer_client, fake_s
     assert nginx | {"uptime_seconds": None} == {
         "name": "nginx",
         "unit": "nginx.service",
-        "active": "active",
+        "active": True,
+        "active_state": "active",
         "sub_state": "running",
         "memory_bytes": 3887104,
         "uptime_seconds": None,
@@ -49,7 +50,8 @@ def test_a_stopped_unit_is_listed_with_null_uptime_and_memory(viewer_client, fak
 
     redis = viewer_client.get(f"{LIST}redis-server").json()
 
-    assert (redis["active"], redis["uptime_seconds"], redis["memory_bytes"], redis["main_pid"]) == (
+    assert redis["active"] is False
+    assert (redis["active_state"], redis["uptime_seconds"], redis["memory_bytes"], redis["main_pid"]) == (
         "inactive",
         None,
         None,

@@ -47,7 +47,12 @@ def test_it_reads_pid_memory_and_uptime_from_the_monotonic_stamp():
 
     nginx = by_name(statuses_from_show(DEFAULT_SERVICES, shown.text, now=shown.uptime))["nginx"]
 
-    assert (nginx.active, nginx.sub_state, nginx.main_pid, nginx.memory_bytes) == ("active", "running", 337, 3887104)
+    assert (nginx.active_state, nginx.sub_state, nginx.main_pid, nginx.memory_bytes) == (
+        "active",
+        "running",
+        337,
+        3887104,
+    )
     assert nginx.uptime_seconds == int(37.21 - 21.977062)  # /proc/uptime minus ActiveEnterTimestampMonotonic
 
 
@@ -91,7 +96,7 @@ def test_a_stopped_unit_has_no_uptime_although_its_stamp_is_still_there():
     statuses = by_name(statuses_from_show(["redis-server", "nginx"], shown.text, now=shown.uptime))
 
     redis = statuses["redis-server"]
-    assert (redis.active, redis.sub_state, redis.main_pid, redis.memory_bytes) == ("inactive", "dead", None, None)
+    assert (redis.active_state, redis.sub_state, redis.main_pid, redis.memory_bytes) == ("inactive", "dead", None, None)
     assert redis.active_enter_usec == 22798765 and redis.uptime_seconds is None
     assert statuses["nginx"].uptime_seconds == int(39.47 - 21.977062)
 
@@ -101,7 +106,12 @@ def test_a_failed_unit_is_listed_as_failed_without_uptime():
 
     (nginx,) = statuses_from_show(["nginx"], shown.text, now=shown.uptime)
 
-    assert (nginx.active, nginx.sub_state, nginx.uptime_seconds, nginx.main_pid) == ("failed", "failed", None, None)
+    assert (nginx.active_state, nginx.sub_state, nginx.uptime_seconds, nginx.main_pid) == (
+        "failed",
+        "failed",
+        None,
+        None,
+    )
     assert nginx.state == "failed (failed)"
 
 

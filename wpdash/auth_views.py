@@ -1,4 +1,4 @@
-"""The JWT token endpoint, aware of the brute-force lockout.
+"""Sign-in for API clients: the JWT pair endpoint and the OAuth2 password grant, aware of the lockout.
 
 Django's authenticate() swallows the lockout raised by django-axes and simplejwt
 then answers a plain 401, so a locked-out client could not tell it is locked out.
@@ -11,12 +11,16 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, AuthenticationFailed
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 from rest_framework_simplejwt.views import TokenObtainPairView
+
+from server_monitor.permissions import APPROVE, RESTART
 
 
 class LockedOut(APIException):
@@ -51,3 +55,64 @@ class LockoutAwareTokenObtainPairView(TokenObtainPairView):
                     f"Too many failed sign-in attempts for this user from this address. Try again in {minutes} minutes."
                 ) from None
             raise
+
+
+# --- the OAuth2 password grant of the specification's world ---------------------------
+
+
+class PasswordGrantSerializer(BoundedTokenObtainPairSerializer):
+    """OAuth2's password grant (RFC 6749 §4.3), as FastAPI's OAuth2PasswordRequestForm
+    takes it: form fields (or JSON) username and password, grant_type optional."""
+
+    grant_type = serializers.ChoiceField(choices=["password"], required=False, write_only=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs.pop("grant_type", None)
+        pair = super().validate(attrs)  # authenticate() with the lockout, last_login, active users only
+        lifetime = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]
+        return {"access_token": pair["access"], "token_type": "bearer", "expires_in": int(lifetime.total_seconds())}
+
+
+class PasswordGrantAnswerSerializer(serializers.Serializer):
+    access_token = serializers.CharField(help_text="A JWT access token: send it as `Authorization: Bearer …`.")
+    token_type = serializers.ChoiceField(choices=["bearer"])
+    expires_in = serializers.IntegerField(help_text="Seconds the access token is valid.")
+
+
+class PasswordGrantLoginView(LockoutAwareTokenObtainPairView):
+    """POST /api/v1/auth/login: {"access_token", "token_type": "bearer"}.
+
+    The same sign-in as /api/v1/auth/token/ (lockout, 429 with a reason, logging),
+    answered in the shape clients of the specification's documents expect.
+    """
+
+    serializer_class = PasswordGrantSerializer
+
+    @extend_schema(
+        summary="Sign in (OAuth2 password grant)",
+        request=PasswordGrantSerializer,
+        responses={200: PasswordGrantAnswerSerializer},
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().post(request, *args, **kwargs)
+
+
+class MeSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    can_restart = serializers.BooleanField(help_text="Holds server_monitor.restart_service.")
+    can_approve = serializers.BooleanField(help_text="Holds server_monitor.approve_restart.")
+
+
+class MeView(APIView):
+    """GET /api/v1/auth/me: who the credentials belong to, and what they may do."""
+
+    @extend_schema(summary="The signed-in user", responses={200: MeSerializer})
+    def get(self, request: Request) -> Response:
+        user = request.user
+        return Response(
+            {
+                "username": user.get_username(),
+                "can_restart": user.has_perm(RESTART),
+                "can_approve": user.has_perm(APPROVE),
+            }
+        )

@@ -28,6 +28,7 @@ _SIGNED_IN = {
     "401": ("not signed in: no, an expired or an invalid token or session", _ERROR),
     "403": ("signed in without the needed permission, or a session request without its CSRF token", _ERROR),
 }
+SIGN_IN_PATHS = ("/api/v1/auth/token", "/api/v1/auth/login")
 _TOKEN = {
     "401": ("wrong credentials, an inactive account or an invalid token", _ERROR),
     "429": ("too many failed sign-ins for this user from this address", _ERROR),
@@ -44,7 +45,7 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
         for operation in operations.values():
             extra = dict(_ALWAYS)
             extra.update(_SIGNED_IN if operation.get("security") else {})
-            extra.update(_TOKEN if path.startswith("/api/v1/auth/token") else {})
+            extra.update(_TOKEN if path.startswith(SIGN_IN_PATHS) else {})
             responses = operation.setdefault("responses", {})
             for code, (description, schema) in extra.items():
                 responses.setdefault(code, _response(description, schema))

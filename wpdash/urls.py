@@ -1,11 +1,20 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework_simplejwt.views import TokenRefreshView
 
 from server_monitor import pages, views
-from wpdash.auth_views import LockoutAwareTokenObtainPairView
+from wpdash.auth_views import LockoutAwareTokenObtainPairView, MeView, PasswordGrantLoginView
+
+sign_in = auth_views.LoginView.as_view(redirect_authenticated_user=True)
+sign_out = auth_views.LogoutView.as_view()
+# The browsable API's "Log in" and "Log out" links lead to the dashboard's own pages
+# (the namespace DRF's templates reverse), not to a second login form of DRF's.
+browsable_api_auth = (
+    [path("accounts/login/", sign_in, name="login"), path("accounts/logout/", sign_out, name="logout")],
+    "rest_framework",
+)
 
 urlpatterns = [
     path("", pages.status_page, name="status"),
@@ -14,12 +23,15 @@ urlpatterns = [
     path("partials/restarts", pages.restarts_fragment, name="fragment-restarts"),
     path("services/<str:name>/restart", pages.restart_form, name="restart-form"),
     path("healthz", views.healthz, name="healthz"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/login/", sign_in, name="login"),
+    path("accounts/logout/", sign_out, name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", LockoutAwareTokenObtainPairView.as_view(), name="token_obtain_pair"),
     path("api/v1/auth/token/refresh/", TokenRefreshView.as_view(), name="token_refresh"),
-    path("api/v1/auth/", include("rest_framework.urls", namespace="rest_framework")),
+    # The specification's sign-in: the path is written without a slash there; both work.
+    re_path(r"^api/v1/auth/login/?$", PasswordGrantLoginView.as_view(), name="password_login"),
+    re_path(r"^api/v1/auth/me/?$", MeView.as_view(), name="me"),
+    path("", include(browsable_api_auth)),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("api/v1/server/", include("server_monitor.urls")),

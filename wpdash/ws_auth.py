@@ -1,34 +1,48 @@
-"""WebSocket authentication by JWT, for clients that have no session cookie.
+"""WebSocket sign-in: a JWT access token, or the session cookie from an allowed origin.
 
-Browsers cannot set an Authorization header on a WebSocket, and a token in the URL
-ends up in proxy access logs. So the access token travels in the
-Sec-WebSocket-Protocol header instead, as two offered subprotocols:
+A socket offers an access token in one of two ways:
 
-    Sec-WebSocket-Protocol: wpdash, bearer.<access token>
+    wss://HOST/api/v1/server/logs/nginx-access/ws?token=<access>      (the logs plan's way)
+    Sec-WebSocket-Protocol: wpdash, bearer.<access>                   (preferred: not in any URL)
 
 The server answers with the subprotocol "wpdash" only (see
-server_monitor.consumers), never echoing the token. A session cookie, when present
-and valid, takes precedence.
+server_monitor.consumers), never echoing the token. Without a token, the session
+cookie signs the socket in.
+
+The Origin check exists against cross-site WebSocket hijacking: a page elsewhere
+opening a socket to us rides on the browser's cookie. So it guards cookie sockets
+only. A socket that offers a token is signed in by that token alone, with or without
+an Origin header (Python websockets, wscat and websocat send none), and any cookie
+beside it is ignored: otherwise a foreign page could add `?token=x` to skip the
+origin check and still be let in by the cookie. A bad token, like no credentials at
+all, is AnonymousUser, which the consumer closes with 4001.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs
 
+from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
-from channels.middleware import BaseMiddleware
+from channels.security.websocket import AllowedHostsOriginValidator
 from django.contrib.auth.models import AnonymousUser
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 
 WS_SUBPROTOCOL = "wpdash"
 BEARER_PREFIX = "bearer."
+TOKEN_PARAMETER = "token"  # noqa: S105 - the name of the query parameter, not a secret
 
 
-def bearer_token(scope: dict[str, Any]) -> str | None:
+def socket_token(scope: dict[str, Any]) -> str | None:
+    """The access token the socket offers (possibly empty, which is a bad one), or None."""
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    if TOKEN_PARAMETER in query:
+        return query[TOKEN_PARAMETER][0]
     for protocol in scope.get("subprotocols") or ():
         if protocol.startswith(BEARER_PREFIX):
-            return protocol[len(BEARER_PREFIX) :] or None
+            return protocol[len(BEARER_PREFIX) :]
     return None
 
 
@@ -39,6 +53,8 @@ def user_for_access_token(raw_token: str) -> Any:
     simplejwt checks the signature, expiry and token type (a refresh token is not
     an access token) and refuses inactive users.
     """
+    if not raw_token:
+        return AnonymousUser()
     authentication = JWTAuthentication()
     try:
         validated = authentication.get_validated_token(raw_token.encode())
@@ -47,12 +63,20 @@ def user_for_access_token(raw_token: str) -> Any:
         return AnonymousUser()
 
 
-class TokenAuthMiddleware(BaseMiddleware):
-    """Runs inside AuthMiddlewareStack: fills scope["user"] from a bearer subprotocol."""
+class WebSocketAuth:
+    """ASGI middleware: a token socket is signed in by its token; any other goes
+    through the origin check and the session cookie."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.by_cookie = AllowedHostsOriginValidator(AuthMiddlewareStack(inner))
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
-        user = scope.get("user")
-        token = bearer_token(scope)
-        if token and (user is None or not user.is_authenticated):
-            scope = dict(scope, user=await user_for_access_token(token))
-        return await super().__call__(scope, receive, send)
+        token = socket_token(scope)
+        if token is not None:
+            user = await user_for_access_token(token)
+        elif any(name == b"cookie" for name, _ in scope.get("headers", ())):
+            return await self.by_cookie(scope, receive, send)
+        else:
+            user = AnonymousUser()  # no credentials at all: nothing to hijack, so 4001 rather than a bare 403
+        return await self.inner(dict(scope, user=user), receive, send)

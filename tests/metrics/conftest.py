@@ -8,23 +8,6 @@ from rest_framework.test import APIClient
 
 from server_monitor import metrics
 from server_monitor.metrics import netdata as netdata_module
-from tests.metrics.netdata_server import NetdataServer, netdata_binary, start_netdata
-from tests.servers import missing_server
-
-
-@pytest.fixture(scope="session")
-def netdata(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NetdataServer]:
-    """A real Netdata 1.37 on a free loopback port, shared by the session (it needs a
-    few seconds of history before its answers mean anything)."""
-    binary = netdata_binary()
-    if binary is None:
-        missing_server("Netdata is not installed (Debian package netdata; bin/system-deps installs it)")
-    try:
-        server = start_netdata(binary, tmp_path_factory.mktemp("netdata"))
-    except AssertionError as exc:
-        missing_server(f"Netdata would not start: {exc}")
-    yield server
-    server.stop()
 
 
 @pytest.fixture(autouse=True)

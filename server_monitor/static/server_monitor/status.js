@@ -92,15 +92,13 @@
           headers: { "X-CSRFToken": csrfToken(), "Accept": "application/json" },
         });
         const body = await response.json().catch(function () { return {}; });
-        if (response.status === 200) {
-          message = service + " restarted (audit #" + body.id + ")."; kind = "ok";
-        } else if (response.status === 202) {
-          message = "Restart of " + service + " is waiting for approval (audit #" + body.id + ")."; kind = "info";
-        } else if (response.status === 409) {
+        // The server words every outcome ({success, message}); the page only adds the audit number.
+        const audit = body.id ? " (audit #" + body.id + ")." : "";
+        if (response.status === 409) {
           message = "A restart of " + service + " is already pending or running (audit #" + body.existing_action_id + ")."; kind = "warn";
-        } else if (body && body.id) {
-          message = "Restart of " + service + " " + String(body.status || "failed").replace("_", " ") +
-            (body.output ? ": " + body.output.split("\n").filter(Boolean).slice(-1)[0] : "") + " (audit #" + body.id + ")."; kind = "bad";
+        } else if (body.message) {
+          message = body.message + audit;
+          kind = !body.success ? "bad" : response.status === 202 ? "info" : "ok";
         } else {
           message = "Restart of " + service + " refused: " + (body.detail || response.statusText); kind = "bad";
         }
