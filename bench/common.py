@@ -183,8 +183,8 @@ def bearer_token(server, username: str = "bench", password: str = PASSWORD) -> s
 
 def start_netdata(workdir: Path):
     """A throwaway real Netdata (tests/metrics/netdata_server.py); fails loudly if missing."""
-    from tests.metrics.netdata_server import netdata_binary
-    from tests.metrics.netdata_server import start_netdata as start
+    from tests.support.netdata import netdata_binary
+    from tests.support.netdata import start_netdata as start
 
     binary = netdata_binary()
     if binary is None:
@@ -200,8 +200,8 @@ def full_stack(tmp_path: Path, **env: str) -> Iterator[tuple[Any, Any]]:
     Yields (server, stand-in systemd); Netdata is stopped afterwards.
     """
     from bench.tail import generate
-    from tests.fakes import FakeSystemd
-    from tests.servers import live_server
+    from tests.support.servers import live_server
+    from tests.support.systemd import FakeSystemd
 
     netdata = start_netdata(tmp_path / "netdata")
     try:

@@ -34,7 +34,7 @@ from bench.common import (
     environ_for_server,
     percentile,
 )
-from tests.servers import live_server
+from tests.support.servers import live_server
 
 CLIENTS = tuple(int(n) for n in os.environ.get("WPDASH_BENCH_LIVE_CLIENTS", "1,50,200").split(","))
 LINES_PER_SECOND = 2000

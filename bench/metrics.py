@@ -28,10 +28,10 @@ from bench.common import (
     start_netdata,
     time_calls,
 )
-from tests.servers import live_server, wait_until
+from tests.support.servers import live_server, wait_until
 
 RANGES = ("5m", "1h", "24h")
-CACHE_SECONDS = 1.0  # server_monitor.metrics.netdata.CACHE_SECONDS
+CACHE_SECONDS = 1.0  # server_monitor.adapters.metrics.netdata.CACHE_SECONDS
 COLD_SAMPLES = 15
 WARM_SAMPLES = 200
 DIRECT_SAMPLES = 30
@@ -148,10 +148,10 @@ def main() -> Result:
         result.notes.append(
             "Why (py-spy, daphne, warm 5m requests on a loaded machine): of the server's busy samples, DRF "
             "dispatch 25 %, simplejwt JWTAuthentication.get_user (a DB query per request) 16 %, get_metrics 19 % of "
-            "which shape.result (re-shaping the cached charts into dicts, every request) 14 %; the rest is Django "
+            "which series.result (re-shaping the cached charts into dicts, every request) 14 %; the rest is Django "
             "middleware and daphne. A direct Netdata query is ~1.3 ms, so 1.3x of it leaves no room for any "
             "Python request handling; cold minus warm (the fetch itself) is a few ms. Fix that is ours: cache "
-            "the shaped result per range alongside the charts, so a cache hit skips shape.result."
+            "the shaped result per range alongside the charts, so a cache hit skips series.result."
         )
     result.save()
     return result

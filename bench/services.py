@@ -15,8 +15,8 @@ from pathlib import Path
 import requests
 
 from bench.common import PASSWORD, Result, Row, bearer_token, environ_for_server, time_calls
-from tests.fakes import FakeSystemd
-from tests.servers import live_server
+from tests.support.servers import live_server
+from tests.support.systemd import FakeSystemd
 
 REPETITIONS = 100  # the stand-in is a Python script: ~0.1 s a process
 
@@ -27,7 +27,7 @@ def main() -> Result:
         title="3. Services",
         method=(
             "GET /api/v1/server/services through a real daphne (JWT, one keep-alive requests.Session), default "
-            f"14-unit allowlist, stand-in systemctl (tests/fakes/systemctl.py), WPDASH_SUDO=off; {REPETITIONS} "
+            f"14-unit allowlist, stand-in systemctl (tests/support/systemctl.py), WPDASH_SUDO=off; {REPETITIONS} "
             "requests after 3 warm-ups (time.perf_counter). Processes per request = lines the stand-in appended to "
             "its invocation log during the timed requests / requests. Reference: subprocess.run of the stand-in "
             f"with the same argv the server used, {REPETITIONS} runs (same child environment as the server's)."

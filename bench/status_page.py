@@ -19,7 +19,7 @@ from bench.common import PASSWORD, Result, Row, full_stack, time_calls
 
 COLD_SAMPLES = 15
 WARM_SAMPLES = 150
-CACHE_SECONDS = 1.0  # server_monitor.metrics.netdata.CACHE_SECONDS
+CACHE_SECONDS = 1.0  # server_monitor.adapters.metrics.netdata.CACHE_SECONDS
 
 
 def main() -> Result:

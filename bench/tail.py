@@ -15,7 +15,7 @@ from pathlib import Path
 import requests
 
 from bench.common import Result, Row, environ_for_server, time_calls
-from tests.servers import live_server
+from tests.support.servers import live_server
 
 SIZES = {"1kib": 1024, "100mib": 100 * 2**20, "1gib": 2**30}
 PASSWORD = "bench-password-123"

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class ServerMonitorConfig(AppConfig):
     name = "server_monitor"
     verbose_name = "Server monitor"
+
+    def ready(self) -> None:
+        # The admin lives with the rest of the web edge (server_monitor/web/), not in
+        # the admin.py that autodiscovery looks for.
+        from server_monitor.web import admin  # noqa: F401

@@ -1,4 +1,4 @@
-"""The restart audit log. The workflow that writes it is in server_monitor/restarts.py."""
+"""The restart audit log. The workflow that writes it is server_monitor/workflows/restart.py (docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-PASSWORD = "correct horse battery staple"
+from tests.support.users import PASSWORD, user_with
 
 
 @pytest.fixture
@@ -47,31 +47,22 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-def _user_with(username: str, *codenames: str, **flags: bool):
-    from django.contrib.auth.models import Permission
-
-    user = get_user_model().objects.create_user(username, password=PASSWORD, **flags)
-    for codename in codenames:
-        user.user_permissions.add(Permission.objects.get(codename=codename, content_type__app_label="server_monitor"))
-    return user
-
-
 @pytest.fixture
 def operator(db):
     """May restart services (server_monitor.restart_service), may not approve."""
-    return _user_with("operator", "restart_service")
+    return user_with("operator", "restart_service")
 
 
 @pytest.fixture
 def approver(db):
     """May approve or reject restarts (server_monitor.approve_restart), may not request one."""
-    return _user_with("approver", "approve_restart")
+    return user_with("approver", "approve_restart")
 
 
 @pytest.fixture
 def outsider(db):
     """Had restart rights once; the account is deactivated, so its session counts for nothing."""
-    return _user_with("outsider", "restart_service", "approve_restart", is_active=False)
+    return user_with("outsider", "restart_service", "approve_restart", is_active=False)
 
 
 @pytest.fixture
@@ -88,8 +79,8 @@ def signed_in():
 
 @pytest.fixture
 def fake_systemd(tmp_path, settings):
-    """The stand-in systemctl (tests/fakes/systemctl.py) with the fixture's units, as settings point to it."""
-    from tests.fakes import FakeSystemd
+    """The stand-in systemctl (tests/support/systemctl.py) with the fixture's units, as settings point to it."""
+    from tests.support.systemd import FakeSystemd
     from wpdash.settings import DEFAULT_SERVICES
 
     fake = FakeSystemd(tmp_path / "systemd")
@@ -117,8 +108,8 @@ def _fresh_cache():
 def netdata(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     """A real Netdata 1.37 on a free loopback port, shared by the session (it needs a
     few seconds of history before its answers mean anything)."""
-    from tests.metrics.netdata_server import netdata_binary, start_netdata
-    from tests.servers import missing_server
+    from tests.support.netdata import netdata_binary, start_netdata
+    from tests.support.servers import missing_server
 
     binary = netdata_binary()
     if binary is None:
@@ -141,7 +132,7 @@ def browser() -> Iterator:
     Module scope: Playwright's sync API holds an event loop in this thread while it
     runs, so asyncio.run() fails until it stops. A module's browser tests come last.
     """
-    from tests.servers import missing_server
+    from tests.support.servers import missing_server
 
     if not os.path.exists(CHROMIUM):
         missing_server(f"{CHROMIUM} is not installed (Debian package chromium)")

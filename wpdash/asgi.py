@@ -14,7 +14,7 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from server_monitor.routing import websocket_urlpatterns  # noqa: E402
+from server_monitor.web.sockets.routing import websocket_urlpatterns  # noqa: E402
 from wpdash.ws_auth import WebSocketAuth  # noqa: E402
 
 websocket_application = WebSocketAuth(URLRouter(websocket_urlpatterns))

@@ -7,6 +7,7 @@ axes marks the request instead; this view turns that mark into a 429 with a reas
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -20,7 +21,9 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 from rest_framework_simplejwt.views import TokenObtainPairView
 
-from server_monitor.permissions import APPROVE, RESTART
+from server_monitor.workflows.restart import may_approve, may_restart
+
+DJANGO_USERNAME_MAX_LENGTH = 150  # django.contrib.auth.models.User.username
 
 
 class LockedOut(APIException):
@@ -38,7 +41,8 @@ class BoundedTokenObtainPairSerializer(TokenObtainPairSerializer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        limit = get_user_model()._meta.get_field(self.username_field).max_length
+        field = get_user_model()._meta.get_field(self.username_field)
+        limit: int = getattr(field, "max_length", None) or DJANGO_USERNAME_MAX_LENGTH
         self.fields[self.username_field] = serializers.CharField(write_only=True, max_length=limit)
 
 
@@ -69,7 +73,7 @@ class PasswordGrantSerializer(BoundedTokenObtainPairSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs.pop("grant_type", None)
         pair = super().validate(attrs)  # authenticate() with the lockout, last_login, active users only
-        lifetime = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]
+        lifetime: timedelta = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]
         return {"access_token": pair["access"], "token_type": "bearer", "expires_in": int(lifetime.total_seconds())}
 
 
@@ -112,7 +116,7 @@ class MeView(APIView):
         return Response(
             {
                 "username": user.get_username(),
-                "can_restart": user.has_perm(RESTART),
-                "can_approve": user.has_perm(APPROVE),
+                "can_restart": may_restart(user),
+                "can_approve": may_approve(user),
             }
         )

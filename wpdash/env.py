@@ -14,6 +14,7 @@ import secrets
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -169,7 +170,7 @@ def secret_key(name: str, key_file: Path, environ: Mapping[str, str] | None = No
     return key
 
 
-def database(name: str, default: str, environ: Mapping[str, str] | None = None) -> dict:
+def database(name: str, default: str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """A Django DATABASES entry from a URL: sqlite, mysql/mariadb or postgres."""
     import dj_database_url
 
@@ -183,7 +184,7 @@ def database(name: str, default: str, environ: Mapping[str, str] | None = None) 
     try:
         # conn_max_age=0: under ASGI every request runs in a thread of its own, so a
         # kept-open connection would be one idle connection per finished request.
-        config = dj_database_url.parse(url, conn_max_age=0)
+        config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=0))
     except ValueError as error:
         raise ImproperlyConfigured(f"{name} cannot be parsed: {error}") from None
     if scheme == "mysql":

@@ -5,7 +5,7 @@ requests before a view runs: 401 without valid credentials, 403 on a CSRF or
 permission failure, 404 for a page past the end or a path that matches no route,
 405/406/415 for a wrong method, Accept header or body type, 400 for a malformed
 body, 429 when the sign-in lockout holds. A client (and the schemathesis run in
-tests/test_api_fuzz.py) must find those in the schema, so they are added here
+tests/api/test_api_fuzz.py) must find those in the schema, so they are added here
 wherever a view did not document the code itself.
 """
 
@@ -13,23 +13,25 @@ from __future__ import annotations
 
 from typing import Any
 
+Answers = dict[str, tuple[str, dict[str, Any]]]
+
 _ERROR = {"$ref": "#/components/schemas/Error"}
 # A 400 from a serializer names the fields: {"field": ["message", ...]} or {"detail": ...}.
 _VALIDATION = {"type": "object", "additionalProperties": True}
 
-_ALWAYS = {
+_ALWAYS: Answers = {
     "400": ("the request is malformed (a field, the body or a query parameter)", _VALIDATION),
     "404": ("no such object, page or route", _ERROR),
     "405": ("the method is not allowed here", _ERROR),
     "406": ("no acceptable response type for the Accept header", _ERROR),
     "415": ("the request body's content type is not supported", _ERROR),
 }
-_SIGNED_IN = {
+_SIGNED_IN: Answers = {
     "401": ("not signed in: no, an expired or an invalid token or session", _ERROR),
     "403": ("signed in without the needed permission, or a session request without its CSRF token", _ERROR),
 }
 SIGN_IN_PATHS = ("/api/v1/auth/token", "/api/v1/auth/login")
-_TOKEN = {
+_TOKEN: Answers = {
     "401": ("wrong credentials, an inactive account or an invalid token", _ERROR),
     "429": ("too many failed sign-ins for this user from this address", _ERROR),
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from wpdash import env
 
@@ -78,22 +79,15 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.envstr("REDIS_URL", "")
+# No channel layer: nothing sends between consumers (each process follows its logs
+# itself, restarts answer their requester and reach other dashboards on their next
+# refresh), and a layer would give every socket a channel and a receive loop for
+# nothing. See docs/architecture.md, "Decisions".
 if REDIS_URL:
     REDIS_URL = env.envurl("REDIS_URL", "", ["redis", "rediss", "unix"])
-    # channels_redis waits for messages in a BZPOPMIN that blocks 5 s, and redis-py 8
-    # reads with a 5 s socket timeout by default: the read times out first, and the
-    # WebSocket whose task was waiting is closed with 1011 (django/channels_redis#422).
-    # A socket timeout above the 5 s keeps that wait working, and still notices a
-    # Redis that stopped answering.
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},
-        }
-    }
+    # Several daphne processes share the cache (the set-up checks shown to admins).
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -171,9 +165,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "server_monitor.exceptions.api_exception_handler",
+    "EXCEPTION_HANDLER": "server_monitor.web.errors.api_exception_handler",
 }
-SIMPLE_JWT = {
+SIMPLE_JWT: dict[str, Any] = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.envint("WPDASH_JWT_ACCESS_MINUTES", 5, minimum=1, maximum=60)),
     "REFRESH_TOKEN_LIFETIME": timedelta(hours=env.envint("WPDASH_JWT_REFRESH_HOURS", 24, minimum=1, maximum=720)),
     "UPDATE_LAST_LOGIN": True,

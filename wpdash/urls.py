@@ -4,7 +4,8 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework_simplejwt.views import TokenRefreshView
 
-from server_monitor import pages, views
+from server_monitor.web import health
+from server_monitor.web.pages import views as pages
 from wpdash.auth_views import LockoutAwareTokenObtainPairView, MeView, PasswordGrantLoginView
 
 sign_in = auth_views.LoginView.as_view(redirect_authenticated_user=True)
@@ -22,7 +23,7 @@ urlpatterns = [
     path("partials/services", pages.services_fragment, name="fragment-services"),
     path("partials/restarts", pages.restarts_fragment, name="fragment-restarts"),
     path("services/<str:name>/restart", pages.restart_form, name="restart-form"),
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
     path("accounts/login/", sign_in, name="login"),
     path("accounts/logout/", sign_out, name="logout"),
     path("admin/", admin.site.urls),
@@ -34,7 +35,7 @@ urlpatterns = [
     path("", include(browsable_api_auth)),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
-    path("api/v1/server/", include("server_monitor.urls")),
+    path("api/v1/server/", include("server_monitor.web.api.urls")),
 ]
 
 handler404 = "wpdash.errors.page_not_found"

@@ -6,7 +6,7 @@ A socket offers an access token in one of two ways:
     Sec-WebSocket-Protocol: wpdash, bearer.<access>                   (preferred: not in any URL)
 
 The server answers with the subprotocol "wpdash" only (see
-server_monitor.consumers), never echoing the token. Without a token, the session
+server_monitor.web.sockets.consumers), never echoing the token. Without a token, the session
 cookie signs the socket in.
 
 The Origin check exists against cross-site WebSocket hijacking: a page elsewhere
@@ -20,7 +20,8 @@ all, is AnonymousUser, which the consumer closes with 4001.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from channels.auth import AuthMiddlewareStack
@@ -30,17 +31,22 @@ from django.contrib.auth.models import AnonymousUser
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 
+if TYPE_CHECKING:
+    from channels.consumer import _ChannelScope
+
 WS_SUBPROTOCOL = "wpdash"
 BEARER_PREFIX = "bearer."
 TOKEN_PARAMETER = "token"  # noqa: S105 - the name of the query parameter, not a secret
 
 
-def socket_token(scope: dict[str, Any]) -> str | None:
+def socket_token(scope: Mapping[str, Any]) -> str | None:
     """The access token the socket offers (possibly empty, which is a bad one), or None."""
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    query_string: bytes = scope.get("query_string", b"")
+    query = parse_qs(query_string.decode("latin-1"), keep_blank_values=True)
     if TOKEN_PARAMETER in query:
         return query[TOKEN_PARAMETER][0]
-    for protocol in scope.get("subprotocols") or ():
+    protocols: list[str] = scope.get("subprotocols") or []
+    for protocol in protocols:
         if protocol.startswith(BEARER_PREFIX):
             return protocol[len(BEARER_PREFIX) :]
     return None
@@ -71,7 +77,7 @@ class WebSocketAuth:
         self.inner = inner
         self.by_cookie = AllowedHostsOriginValidator(AuthMiddlewareStack(inner))
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+    async def __call__(self, scope: _ChannelScope, receive: Any, send: Any) -> Any:
         token = socket_token(scope)
         if token is not None:
             user = await user_for_access_token(token)

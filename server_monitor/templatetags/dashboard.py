@@ -1,4 +1,4 @@
-"""Template helpers for the status page: sparklines and human-readable numbers."""
+"""Template helpers for the status page and the admin: sparklines, tones, human-readable numbers."""
 
 from __future__ import annotations
 
@@ -12,6 +12,26 @@ from django.utils.safestring import SafeString
 register = template.Library()
 
 WIDTH, HEIGHT = 120.0, 32.0
+
+# The colour of a state, the one place it is decided: systemd's ActiveState of a unit
+# and a restart's status share the words where they mean the same. Anything else
+# (activating, reloading, pending, running) is on its way: "warn". The word itself is
+# always shown beside the colour.
+TONES = {
+    "active": "ok",
+    "succeeded": "ok",
+    "failed": "bad",
+    "timed_out": "bad",
+    "interrupted": "bad",
+    "inactive": "muted",
+    "rejected": "muted",
+}
+
+
+@register.filter
+def tone(state: str) -> str:
+    """ok, warn, bad or muted for a unit's ActiveState or a restart's status."""
+    return TONES.get(state, "warn")
 
 
 def _segments(values: list[float | None]) -> list[list[tuple[int, float]]]:

@@ -6,8 +6,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from server_monitor import metrics
-from server_monitor.metrics import netdata as netdata_module
+from server_monitor.adapters.metrics import netdata as netdata_module
+from server_monitor.workflows import metrics
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +30,7 @@ def short_timeouts(monkeypatch: pytest.MonkeyPatch) -> float:
 @pytest.fixture
 def viewer_client(db) -> APIClient:
     """A signed-in viewer, as in tests/conftest.py, minus the password hashing that
-    costs about 0.3 s a test (signing in is tested in tests/test_auth.py)."""
+    costs about 0.3 s a test (signing in is tested in tests/security/test_auth.py)."""
     user = get_user_model().objects.create_user("metrics-viewer", password=None)
     client = APIClient()
     client.force_login(user)

@@ -12,10 +12,9 @@ import threading
 
 import pytest
 
-from server_monitor import metrics
-from server_monitor.metrics import local
-from server_monitor.metrics.local import LocalSampler, Reading
-from server_monitor.metrics.shape import RANGES
+from server_monitor.adapters.metrics.sampler import RAW_SAMPLES, LocalSampler, Reading
+from server_monitor.adapters.metrics.windows import RANGES
+from server_monitor.workflows import metrics
 
 T0 = 1_800_000_000.0  # a multiple of 600: windows line up with it
 BASE = Reading(
@@ -120,7 +119,7 @@ def test_the_24h_window_goes_back_to_the_process_start_from_minute_averages():
     assert len(cpu) == 144
     assert values(cpu)[:-12] == [None] * 132  # 22 hours before the process started
     assert values(cpu)[-12:] == [pytest.approx(30.0)] * 12  # two hours, 10 minutes a point
-    assert len(sampler._raw) == local.RAW_SAMPLES  # raw samples stay bounded to an hour
+    assert len(sampler._raw) == RAW_SAMPLES  # raw samples stay bounded to an hour
 
 
 def test_real_psutil_readings_fill_the_history(settings):

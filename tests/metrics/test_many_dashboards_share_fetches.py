@@ -10,10 +10,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from server_monitor import metrics
-from server_monitor.metrics import netdata as netdata_module
-from server_monitor.metrics.cache import SingleFlightCache
-from tests.servers import wait_until
+from server_monitor.adapters.metrics import netdata as netdata_module
+from server_monitor.adapters.metrics.cache import SingleFlightCache
+from server_monitor.workflows import metrics
+from tests.support.servers import wait_until
 
 URL = "/api/v1/server/metrics"
 CHARTS = set(netdata_module.CHARTS)

@@ -7,9 +7,9 @@ import threading
 import psutil
 import pytest
 
-from server_monitor import metrics
-from server_monitor.metrics import netdata as netdata_module
-from tests.metrics.fakes import http_server, recorded_netdata, recorded_netdata_with_root_disk
+from server_monitor.adapters.metrics import netdata as netdata_module
+from server_monitor.workflows import metrics
+from tests.support.fake_netdata import http_server, recorded_netdata, recorded_netdata_with_root_disk
 
 URL = "/api/v1/server/metrics"
 KEYS = {"source", "range", "cpu", "ram", "disk", "disk_io", "network_in", "network_out"}

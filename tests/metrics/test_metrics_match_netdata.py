@@ -13,10 +13,10 @@ from typing import Any
 import psutil
 import pytest
 
-from server_monitor import metrics
-from server_monitor.metrics.shape import RANGES, Range
-from tests.metrics.netdata_server import NetdataServer
-from tests.servers import wait_until
+from server_monitor.adapters.metrics.windows import RANGES, Range
+from server_monitor.workflows import metrics
+from tests.support.netdata import NetdataServer
+from tests.support.servers import wait_until
 
 URL = "/api/v1/server/metrics"
 KEYS = ("cpu", "ram", "disk", "disk_io", "network_in", "network_out")

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from server_monitor.metrics import netdata, shape
-from server_monitor.metrics.shape import MetricsUnavailable
-from tests.metrics.fakes import recorded
+from server_monitor.adapters.metrics import netdata, series
+from server_monitor.adapters.metrics.series import MetricsUnavailable
+from tests.support.fake_netdata import recorded
 
 
 def answer(chart: str) -> dict[str, Any]:
@@ -26,7 +26,7 @@ def chart_series(key: str, chart: str, payload: dict[str, Any] | None = None) ->
         "network_out": lambda data: netdata.net_points(data, "sent"),
         "disk": netdata.disk_points,
     }
-    return shape.series(key, maths[key](data))
+    return series.series(key, maths[key](data))
 
 
 def test_newest_first_rows_come_out_oldest_first():

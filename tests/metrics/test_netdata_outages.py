@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from server_monitor import metrics
-from server_monitor.metrics import netdata as netdata_module
-from tests.metrics.fakes import http_server, late, recorded, recorded_netdata, silent_server
-from tests.metrics.netdata_server import netdata_binary, start_netdata
-from tests.servers import free_port, missing_server
+from server_monitor.adapters.metrics import netdata as netdata_module
+from server_monitor.workflows import metrics
+from tests.support.fake_netdata import http_server, late, recorded, recorded_netdata, silent_server
+from tests.support.netdata import netdata_binary, start_netdata
+from tests.support.servers import free_port, missing_server
 
 URL = "/api/v1/server/metrics"
 # Generous slack over the deadline: this checks "gives up at the timeout", not speed.

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from server_monitor.doctor import run_checks
+from server_monitor.workflows.doctor import run_checks
 
 
 class Command(BaseCommand):

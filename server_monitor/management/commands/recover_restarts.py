@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from server_monitor.restarts import recover_interrupted
+from server_monitor.workflows.runners import recover_interrupted
 
 
 class Command(BaseCommand):

@@ -1,0 +1,262 @@
+"""Follow one log by name, like `tail -F`: the blocking half, run in a worker thread.
+
+A Tracker holds the open descriptors of one configured log and turns the bytes
+appended to it into lines. It is used by one thread at a time (the async follower
+in server_monitor.workflows.logs.fanout never has two calls in flight) and blocks on nothing but
+the local file system. Files are opened only through adapters.logs.sources and .rotation.
+
+Each poll:
+- The path is stat()ed. When it names another inode (logrotate's rename + create, or
+  a delete and re-create) the new file is opened and read from its start, and the
+  old descriptor stays open so the lines the writer puts there before it reopens
+  its log are not lost. Ordering for a writer that moves from one file to the next:
+  all sizes are taken first, then files are read oldest first, each only up to the
+  size taken. A newer file that held data when the sizes were taken proves the
+  writer had finished with the older one, so the older one is complete once read up
+  to its size and is closed. An older file that stops growing for ORPHAN_GRACE
+  seconds is closed too (the writer never moved; nothing new will come).
+- copytruncate keeps the inode. It shows as a file smaller than our position, or as
+  bytes just before our position that are no longer the ones we read (truncated and
+  refilled between two polls; FINGERPRINT_BYTES are compared). The lines written
+  after our last read and before the truncation are in logrotate's copy, so the
+  copy is looked for beside the log (name.1, name-DATE, name.1.gz), recognised by
+  the same bytes before our position, and read from our position on (adapters.logs.rotation). Without a copy
+  the follower waits up to RECOVERY_WAIT for one, then goes on from the file's
+  start and logs that lines may be missing.
+- An unterminated last line is held until its newline arrives (bounded at
+  MAX_LINE_BYTES); when a file is finished it is emitted as it is.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+
+from server_monitor.adapters.logs import rotation
+from server_monitor.adapters.logs.sources import LogUnavailable, open_log_file, permission_advice
+from server_monitor.adapters.logs.tail import MAX_LINE_BYTES, decode_line, read_last_lines
+
+logger = logging.getLogger(__name__)
+
+FINGERPRINT_BYTES = 256
+READ_BUDGET = 4 * 1024 * 1024  # per poll, so a huge burst is delivered in steps
+ORPHAN_GRACE = 5.0
+MAX_ORPHANS = 4
+RECOVERY_WAIT = 1.0
+RETRY_DENIED = 1.0  # an unreadable file is tried again at most once a second
+
+
+class LineSplitter:
+    """Bytes in, complete lines out; an unterminated line is held (at most MAX_LINE_BYTES)."""
+
+    def __init__(self, held: bytes = b"", cut: bool = False) -> None:
+        self._held = bytearray()
+        self._cut = cut
+        self._append(held)
+
+    def _append(self, piece: bytes) -> None:
+        room = MAX_LINE_BYTES - len(self._held)
+        if len(piece) > room:
+            self._held += piece[: max(room, 0)]
+            self._cut = True
+        else:
+            self._held += piece
+
+    def feed(self, data: bytes) -> list[str]:
+        parts = data.split(b"\n")
+        rest = parts.pop()
+        if not parts:
+            self._append(rest)
+            return []
+        if self._held or self._cut:
+            self._append(parts[0])
+            lines = [decode_line(self._held, self._cut)]
+            self._held, self._cut = bytearray(), False
+            lines.extend(decode_line(part) for part in parts[1:])
+        else:
+            lines = [decode_line(part) for part in parts]
+        self._append(rest)
+        return lines
+
+    def flush(self) -> list[str]:
+        """The held line, for a file that is finished without a last newline."""
+        if not self._held and not self._cut:
+            return []
+        line = decode_line(self._held, self._cut)
+        self._held, self._cut = bytearray(), False
+        return [line]
+
+
+@dataclass(eq=False)
+class _File:
+    fd: int
+    ident: tuple[int, int]
+    pos: int = 0
+    fingerprint: bytes = b""  # the last bytes before pos, as we read them
+    splitter: LineSplitter = field(default_factory=LineSplitter)
+    had_data: bool = False
+    last_size: int = -1
+    last_growth: float = 0.0
+    truncated_since: float | None = None
+    # After a truncation: a writer without O_APPEND goes on at its old offset and
+    # leaves a hole of NUL bytes at the start, which is not a line of the log.
+    skip_hole: bool = False
+
+    def advance(self, data: bytes) -> None:
+        self.pos += len(data)
+        if len(data) >= FINGERPRINT_BYTES:
+            self.fingerprint = data[-FINGERPRINT_BYTES:]
+        else:
+            self.fingerprint = (self.fingerprint + data)[-FINGERPRINT_BYTES:]
+
+    def fingerprint_holds(self) -> bool:
+        if not self.fingerprint:
+            return True
+        return os.pread(self.fd, len(self.fingerprint), self.pos - len(self.fingerprint)) == self.fingerprint
+
+
+@dataclass
+class PollResult:
+    lines: list[str]
+    more: bool  # the read budget ran out: poll again at once
+    reason: str | None  # why the path cannot be read now, in words
+
+
+class Tracker:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.reason: str | None = None
+        self._files: list[_File] = []  # oldest first; the last one is what the path named last
+        self._denied_until = 0.0
+
+    @property
+    def open_descriptors(self) -> list[int]:
+        return [f.fd for f in self._files]
+
+    def start(self, count: int) -> list[str]:
+        """Open the log, return its last `count` complete lines, and follow from its end."""
+        now = time.monotonic()
+        opened = self._open_if_renamed(now)
+        if opened is None:
+            return []
+        size = os.fstat(opened.fd).st_size
+        lines, partial, head_lost = read_last_lines(opened.fd, size, count)
+        opened.pos = opened.last_size = size
+        opened.fingerprint = os.pread(opened.fd, min(size, FINGERPRINT_BYTES), size - min(size, FINGERPRINT_BYTES))
+        opened.splitter = LineSplitter(partial, cut=head_lost)
+        opened.had_data = size > 0
+        return lines
+
+    def close(self) -> None:
+        for f in self._files:
+            os.close(f.fd)
+        self._files.clear()
+
+    def poll(self) -> PollResult:
+        now = time.monotonic()
+        self._open_if_renamed(now)
+        files = self._files
+        stats = [os.fstat(f.fd) for f in files]  # every size first: see the module docstring
+        lines: list[str] = []
+        budget = READ_BUDGET
+        more = False
+        finished: list[_File] = []
+        for index, f in enumerate(files):
+            size = stats[index].st_size
+            if size != f.last_size:
+                f.last_size, f.last_growth = size, now
+            # The bytes before our position are compared even when the size did not
+            # change: a file truncated and refilled to the very same size is not rare
+            # when every line has the same length.
+            if size < f.pos or f.truncated_since is not None or not f.fingerprint_holds():
+                recovered = self._after_truncation(f, now)
+                if recovered is None:
+                    break  # waiting for logrotate's copy; nothing after it may go first
+                lines += recovered
+            if size > f.pos:
+                data = os.pread(f.fd, min(size - f.pos, budget), f.pos)
+                if not f.fingerprint_holds():
+                    # Truncated and refilled since the last poll: `data` is not what
+                    # follows our position. The copy has it; go on from the start.
+                    recovered = self._after_truncation(f, now)
+                    if recovered is not None:
+                        lines += recovered
+                        more = True
+                    break
+                f.advance(data)
+                f.had_data = f.had_data or bool(data)
+                budget -= len(data)
+                if f.skip_hole:
+                    data = data.lstrip(b"\0")
+                    f.skip_hole = not data
+                lines += f.splitter.feed(data)
+                if f.pos < size:
+                    more = True
+                    break
+            if self._finished(index, stats, now):
+                lines += f.splitter.flush()
+                finished.append(f)
+        for f in finished:
+            os.close(f.fd)
+            files.remove(f)
+        return PollResult(lines, more, self.reason)
+
+    def _finished(self, index: int, stats: list[os.stat_result], now: float) -> bool:
+        """Whether file `index`, read up to the size taken this poll, will get nothing more."""
+        f = self._files[index]
+        quiet = now - f.last_growth > ORPHAN_GRACE
+        if index == len(self._files) - 1:
+            return stats[index].st_nlink == 0 and quiet  # deleted, and its writer has gone
+        newer = zip(self._files[index + 1 :], stats[index + 1 :], strict=True)
+        writer_moved_on = any(g.had_data or st.st_size > 0 for g, st in newer)
+        return writer_moved_on or quiet or (index == 0 and len(self._files) > MAX_ORPHANS + 1)
+
+    def _open_if_renamed(self, now: float) -> _File | None:
+        """Open what the path names when it is not the file we follow already."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            self.reason = f"{self.path} does not exist."
+            return None
+        except OSError:
+            self.reason = permission_advice(self.path)
+            return None
+        if any(f.ident == (st.st_dev, st.st_ino) for f in self._files) or now < self._denied_until:
+            return None
+        try:
+            fd = open_log_file(self.path)
+        except LogUnavailable as error:
+            self.reason = error.detail
+            self._denied_until = now + RETRY_DENIED
+            return None
+        opened = os.fstat(fd)
+        ident = (opened.st_dev, opened.st_ino)
+        if any(f.ident == ident for f in self._files):  # renamed back and forth meanwhile
+            os.close(fd)
+            return None
+        self.reason = None
+        f = _File(fd, ident, last_growth=now)
+        self._files.append(f)
+        return f
+
+    def _after_truncation(self, f: _File, now: float) -> list[str] | None:
+        """Lines recovered from logrotate's copies, then follow `f` from its start.
+
+        None while no copy has turned up yet (for at most RECOVERY_WAIT).
+        """
+        if f.truncated_since is None:
+            f.truncated_since = now
+        recovered = rotation.recover(self.path, f.pos, f.fingerprint, f.ident)
+        if recovered is None and now - f.truncated_since < RECOVERY_WAIT:
+            return None
+        if recovered is None:
+            logger.warning(
+                "%s was truncated and no rotated copy of it was found: lines written just before may be missing",
+                self.path,
+            )
+            recovered = b""
+        lines = f.splitter.feed(recovered) + f.splitter.flush()
+        f.pos, f.fingerprint, f.truncated_since, f.last_size, f.skip_hole = 0, b"", None, -1, True
+        return lines

@@ -1,0 +1,189 @@
+"""Log sources: the allowlist from settings, their availability, and opening a file.
+
+This package is the only code that opens log files. Names come from a request; paths
+never do: a name is looked up in settings.WPDASH_LOGS (read at call time, so tests can
+override it), and anything that is not one of its keys is an UnknownLog before the
+file system is touched. When a file cannot be read, the reason says what to do.
+"""
+
+from __future__ import annotations
+
+import grp
+import logging
+import os
+import pwd
+import stat
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from django.conf import settings
+
+from server_monitor.errors import NotAllowed, Unavailable
+
+logger = logging.getLogger("server_monitor.logs")
+
+OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK  # a FIFO must not hang open()
+
+
+class UnknownLog(NotAllowed):
+    """Not a name in WPDASH_LOGS."""
+
+
+class LogUnavailable(Unavailable):
+    """Raised by open_log_file: the file is missing, unreadable or not a regular file."""
+
+
+@dataclass(frozen=True)
+class LogSource:
+    name: str
+    path: str
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    name: str
+    path: str
+    exists: bool | None  # None: a directory on the way is closed to us, so we cannot tell
+    readable: bool
+    size: int | None
+    modified: datetime | None
+    reason: str | None  # in words, when the log cannot be shown
+
+    @property
+    def available(self) -> bool:
+        return bool(self.exists and self.readable)
+
+
+def configured_sources() -> list[LogSource]:
+    return [LogSource(name, path) for name, path in settings.WPDASH_LOGS.items()]
+
+
+def get_source(name: object) -> LogSource:
+    """The configured source called `name`; anything else is an UnknownLog.
+
+    A plain dictionary lookup: traversal strings, absolute paths or NUL bytes are
+    simply not keys, and the error does not echo what the client sent.
+    """
+    logs: dict[str, str] = settings.WPDASH_LOGS
+    if not isinstance(name, str) or name not in logs:
+        raise UnknownLog(f"Unknown log type. Configured log types: {', '.join(sorted(logs))}.")
+    return LogSource(name, logs[name])
+
+
+# --- opening -------------------------------------------------------------------------
+
+
+def open_log_file(path: str) -> int:
+    """A read-only descriptor of the regular file at a configured path.
+
+    Raises LogUnavailable with a reason in words. The caller closes the descriptor.
+    """
+    try:
+        fd = os.open(path, OPEN_FLAGS)
+    except FileNotFoundError:
+        raise LogUnavailable(f"{path} does not exist.") from None
+    except PermissionError:
+        raise LogUnavailable(permission_advice(path)) from None
+    except OSError as error:
+        raise LogUnavailable(f"{path} cannot be opened: {error.strerror}.") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise LogUnavailable(f"{path} is not a regular file.")
+    return fd
+
+
+# --- status --------------------------------------------------------------------------
+
+
+def _user() -> str:
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return f"uid {os.geteuid()}"
+
+
+def _owner_and_group(st: os.stat_result) -> tuple[str, str]:
+    try:
+        owner = pwd.getpwuid(st.st_uid).pw_name
+    except KeyError:
+        owner = str(st.st_uid)
+    try:
+        group = grp.getgrgid(st.st_gid).gr_name
+    except KeyError:
+        group = str(st.st_gid)
+    return owner, group
+
+
+def permission_advice(path: str) -> str:
+    """Why the dashboard's user cannot read `path`, and what to do about it."""
+    user = _user()
+    directory = os.path.dirname(path)
+    while directory and directory != "/":
+        # A folder like /var/log/redis (redis:adm 2750) hides everything inside it.
+        if not os.access(directory, os.X_OK, effective_ids=os.access in os.supports_effective_ids):
+            try:
+                owner, group = _owner_and_group(os.stat(directory))
+            except OSError:
+                return f"not readable by user {user}: the folder {directory} is closed to it."
+            return (
+                f"not readable by user {user}: the folder {directory} ({owner}:{group}) is closed to it; "
+                f"add {user} to group {group} if the folder is group-accessible, then restart wpdash."
+            )
+        directory = os.path.dirname(directory)
+    try:
+        st = os.stat(path)
+    except OSError:
+        return f"not readable by user {user}."
+    owner, group = _owner_and_group(st)
+    mode = stat.S_IMODE(st.st_mode)
+    what = f"not readable by user {user} ({path} is {owner}:{group}, mode {mode:04o})"
+    if mode & stat.S_IRGRP:
+        return f"{what}: add {user} to group {group} (e.g. `adduser {user} {group}`), then restart wpdash."
+    return (
+        f"{what}: only {owner} may read it. Have logrotate create it group-readable "
+        f"(e.g. `create 0640 {owner} adm`, then `chmod 0640` and `chgrp adm` once) and add {user} to group adm."
+    )
+
+
+_reported: dict[tuple[str, str], str | None] = {}
+_reported_lock = threading.Lock()
+
+
+def note_availability(source: LogSource, reason: str | None) -> None:
+    """Log a change of a source's availability once, not on every request."""
+    key = (source.name, source.path)
+    with _reported_lock:
+        first = key not in _reported
+        if not first and _reported[key] == reason:
+            return
+        _reported[key] = reason
+    if reason:
+        logger.warning("log %s is not available: %s", source.name, reason)
+    elif not first:
+        logger.info("log %s is available again", source.name)
+
+
+def source_status(source: LogSource) -> SourceStatus:
+    """Exists, readable (really opened, so group membership and ACLs count), size."""
+    path = source.path
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        result = SourceStatus(source.name, path, False, False, None, None, f"{path} does not exist.")
+    except PermissionError:
+        result = SourceStatus(source.name, path, None, False, None, None, permission_advice(path))
+    else:
+        modified = datetime.fromtimestamp(st.st_mtime, tz=timezone.utc)
+        reason = None
+        try:
+            os.close(open_log_file(path))
+        except LogUnavailable as error:
+            reason = error.detail
+        result = SourceStatus(source.name, path, True, reason is None, st.st_size, modified, reason)
+    note_availability(source, result.reason)
+    return result
+
+
+def all_statuses() -> list[SourceStatus]:
+    return [source_status(source) for source in configured_sources()]

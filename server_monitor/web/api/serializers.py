@@ -1,0 +1,184 @@
+"""DRF serializers: the JSON shapes of the API (README.md, "API"; docs/architecture.md)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from drf_spectacular.utils import extend_schema_serializer
+from rest_framework import serializers
+
+from server_monitor.adapters.logs.tail import MAX_TAIL_LINES
+from server_monitor.models import RestartAction
+from server_monitor.workflows import metrics
+
+# --- services and restarts -------------------------------------------------------------
+
+
+class ServiceStatusSerializer(serializers.Serializer):
+    """One installed allowlisted unit, from `systemctl show` (adapters.systemd.ServiceStatus)."""
+
+    name = serializers.CharField(help_text="The allowlisted name.")
+    unit = serializers.CharField(help_text="systemd's Id for it (mysql answers as mariadb.service).")
+    active = serializers.BooleanField(help_text="true exactly when systemd's ActiveState is active.")
+    active_state = serializers.CharField(help_text="systemd's ActiveState: active, inactive, failed, activating, …")
+    sub_state = serializers.CharField(help_text="systemd's SubState: running, dead, exited, failed, …")
+    memory_bytes = serializers.IntegerField(allow_null=True, help_text="MemoryCurrent; null when systemd has none.")
+    uptime_seconds = serializers.IntegerField(
+        allow_null=True, help_text="Seconds since it became active; null unless active."
+    )
+    main_pid = serializers.IntegerField(allow_null=True, help_text="MainPID; null without a main process.")
+
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractUser
+
+    UserName = serializers.SlugRelatedField[AbstractUser]  # a user, shown by username
+
+
+class RestartActionSerializer(serializers.ModelSerializer):
+    """One row of the restart audit log."""
+
+    requested_by: UserName = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    approved_by: UserName = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    rejected_by: UserName = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = RestartAction
+        fields = [
+            "id",
+            "service",
+            "unit",
+            "command",
+            "status",
+            "requested_by",
+            "requested_at",
+            "client_address",
+            "approved_by",
+            "approved_at",
+            "rejected_by",
+            "rejected_at",
+            "rejection_reason",
+            "started_at",
+            "finished_at",
+            "exit_code",
+            "output",
+            "note",
+            "state_before",
+            "main_pid_before",
+            "state_after",
+            "main_pid_after",
+        ]
+        read_only_fields = fields
+
+
+class RestartOutcomeSerializer(RestartActionSerializer):
+    """The answer to restart, approve and reject: the services plan's {success, message}
+    on top of the audit row (documents the shape; views.outcome_response builds it)."""
+
+    success = serializers.BooleanField(
+        help_text="true when it went through (restarted, queued for approval, rejected); false when it failed."
+    )
+    message = serializers.CharField(help_text='The outcome in words, e.g. "Service nginx restarted".')
+    detail = serializers.CharField(required=False, help_text="On a 503 only: what failed (the same as message).")
+
+    class Meta(RestartActionSerializer.Meta):
+        fields = ["success", "message", "detail", *RestartActionSerializer.Meta.fields]
+        read_only_fields = fields
+
+
+class RestartUnavailableSerializer(serializers.Serializer):
+    success = serializers.BooleanField(help_text="false")
+    message = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class RestartRejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error answer of the API: {"detail": "in words"}."""
+
+    detail = serializers.CharField()
+
+
+class RestartConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    existing_action_id = serializers.IntegerField(
+        allow_null=True, help_text="The pending or running restart of that unit (null if it ended meanwhile)."
+    )
+
+
+# --- logs ------------------------------------------------------------------------------
+
+
+class LogSourceSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="The log type, as used in the URLs below.")
+    path = serializers.CharField(help_text="Where the log is read from (configured by WPDASH_LOGS).")
+    exists = serializers.BooleanField(allow_null=True, help_text="null when a folder on the way is closed to us.")
+    readable = serializers.BooleanField()
+    size = serializers.IntegerField(allow_null=True, help_text="Bytes.")
+    modified = serializers.DateTimeField(allow_null=True)
+    available = serializers.BooleanField(help_text="exists and readable.")
+    reason = serializers.CharField(allow_null=True, help_text="Why it is not available, and what to do.")
+
+
+class LogTailQuerySerializer(serializers.Serializer):
+    lines = serializers.IntegerField(
+        min_value=1, max_value=MAX_TAIL_LINES, default=50, help_text=f"How many of the last lines, 1..{MAX_TAIL_LINES}."
+    )
+
+
+class LogTailSerializer(serializers.Serializer):
+    log_type = serializers.CharField()
+    lines = serializers.ListField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        help_text="Oldest first; UTF-8 with replacement characters; a line over 16 KiB is cut and marked.",
+    )
+    timestamp = serializers.IntegerField(help_text="When the lines were read: Unix time in whole seconds (UTC).")
+    available = serializers.BooleanField(help_text="false when the log is missing or unreadable (lines is then empty).")
+    reason = serializers.CharField(allow_null=True)
+
+
+# --- metrics -------------------------------------------------------------------------
+# The metrics adapter builds the response dict itself; these serializers validate the
+# query and document the shape in the OpenAPI schema.
+
+
+class MetricsQuerySerializer(serializers.Serializer):
+    range = serializers.ChoiceField(
+        choices=list(metrics.RANGES),
+        default=metrics.DEFAULT_RANGE,
+        help_text="Window: 5m and 1h give 60 points (5 s and 1 min each), 24h gives 144 (10 min each).",
+    )
+
+
+class MetricPointSerializer(serializers.Serializer):
+    timestamp = serializers.IntegerField(
+        help_text="Unix time in seconds (UTC): the end of the interval this point averages."
+    )
+    value = serializers.FloatField(allow_null=True, help_text="null where the source has no data (not zero).")
+
+
+class MetricSeriesSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="Display name, e.g. CPU or Network in.")
+    current = serializers.FloatField(allow_null=True, help_text="The newest non-null value; null if none.")
+    unit = serializers.CharField(help_text="%, KiB/s or kbit/s.")
+    points = MetricPointSerializer(many=True, help_text="Oldest first.")
+
+
+@extend_schema_serializer(many=False)  # a single object, although the view's action is `list`
+class MetricsSerializer(serializers.Serializer):
+    # The contract names this field "source", which is also a Field attribute in DRF's stubs.
+    source = serializers.ChoiceField(choices=list(metrics.SOURCES), help_text="Which source answered.")  # type: ignore[assignment]
+    range = serializers.ChoiceField(choices=list(metrics.RANGES))
+    cpu = MetricSeriesSerializer(help_text="Busy CPU, % (100 - idle; iowait counts as busy).")
+    ram = MetricSeriesSerializer(help_text="Used RAM / total, % (buffers and page cache are not used).")
+    disk = MetricSeriesSerializer(help_text="Root file system used / (used + available), %.")
+    disk_io = MetricSeriesSerializer(help_text="Disk read + write, KiB/s.")
+    network_in = MetricSeriesSerializer(help_text="Received on physical interfaces, kbit/s.")
+    network_out = MetricSeriesSerializer(help_text="Sent on physical interfaces, kbit/s.")
+
+
+class MetricsRangeErrorSerializer(serializers.Serializer):
+    range = serializers.ListField(child=serializers.CharField())

@@ -1,0 +1,302 @@
+"""The JSON API: one ViewSet per resource. Thin: read the request, call a workflow or
+an adapter's read, serialize. Errors become answers in server_monitor.web.errors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import django_filters
+from django.utils.cache import add_never_cache_headers
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from server_monitor.adapters import systemd
+from server_monitor.adapters.logs import sources, tail
+from server_monitor.errors import Unavailable
+from server_monitor.models import RestartAction
+from server_monitor.web.api.permissions import CheckedByTheWorkflow
+from server_monitor.web.api.serializers import (
+    ErrorSerializer,
+    LogSourceSerializer,
+    LogTailQuerySerializer,
+    LogTailSerializer,
+    MetricsQuerySerializer,
+    MetricsRangeErrorSerializer,
+    MetricsSerializer,
+    RestartActionSerializer,
+    RestartConflictSerializer,
+    RestartOutcomeSerializer,
+    RestartRejectSerializer,
+    RestartUnavailableSerializer,
+    ServiceStatusSerializer,
+)
+from server_monitor.web.client import client_address
+from server_monitor.workflows import metrics, restart
+from server_monitor.workflows.restart import Outcome
+
+if TYPE_CHECKING:
+    from rest_framework.permissions import _SupportsHasPermission
+
+# --- services and restarts -------------------------------------------------------------
+# Status is read from adapters.systemd; restarts go through workflows.restart, which
+# checks, logs refusals and audits. Errors become answers in server_monitor.web.errors.
+
+_UNAVAILABLE = OpenApiResponse(
+    ErrorSerializer, description="systemd cannot be asked (e.g. “systemd is not running on this host”)"
+)
+_NAME = OpenApiParameter(
+    "name", OpenApiTypes.STR, OpenApiParameter.PATH, description="An allowlisted unit name, e.g. nginx or php8.2-fpm."
+)
+_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The restart's id.")
+_ACTION_OR_ERROR = PolymorphicProxySerializer(
+    component_name="RestartFailedOrUnavailable",
+    serializers=[RestartOutcomeSerializer, RestartUnavailableSerializer],
+    resource_type_field_name=None,
+)
+
+
+def outcome_response(outcome: Outcome) -> Response:
+    """202 while it awaits approval, 200 when it went through, 503 when it failed.
+
+    The body is the services plan's {"success", "message"} on top of the audit row;
+    a 503 also carries `detail`, like every other error answer.
+    """
+    code: int
+    if not outcome.success:
+        code = status.HTTP_503_SERVICE_UNAVAILABLE
+    else:
+        code = status.HTTP_202_ACCEPTED if outcome.queued else status.HTTP_200_OK
+    body = {"success": outcome.success, "message": outcome.message, **RestartActionSerializer(outcome.action).data}
+    if not outcome.success:
+        body["detail"] = outcome.message
+    return Response(body, status=code)
+
+
+def not_run_response(name: str, error: Unavailable) -> Response:
+    """systemd could not be asked: nothing ran and no row was written, yet the answer
+    has the plan's shape, so a client reading `success` learns it failed and why."""
+    message = f"Restart of {name} failed: {error.detail}"
+    return Response({"success": False, "message": message, "detail": error.detail}, status=503)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Installed allowlisted services",
+        description="One `systemctl show` for the whole allowlist; units that are not installed are left out "
+        "and an alias (mysql → mariadb.service) is listed once.",
+        responses={200: ServiceStatusSerializer(many=True), 503: _UNAVAILABLE},
+    ),
+    retrieve=extend_schema(
+        summary="One service",
+        parameters=[_NAME],
+        responses={
+            200: ServiceStatusSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="not in the allowlist"),
+            404: OpenApiResponse(ErrorSerializer, description="not installed on this host"),
+            503: _UNAVAILABLE,
+        },
+    ),
+)
+class ServiceViewSet(viewsets.ViewSet):
+    """The allowlisted systemd units (WPDASH_SERVICES): status for any signed-in user, restart with permission."""
+
+    lookup_field = "name"
+    # Any text up to a final /restart, so a hostile name (../../etc/passwd, nginx;id,
+    # a NUL) reaches the allowlist check and gets its 400 instead of a router 404.
+    lookup_value_regex = r"(?:(?!/restart/?$)[\s\S])+?"
+
+    def get_permissions(self) -> Sequence[_SupportsHasPermission]:
+        if self.action == "restart":
+            return [CheckedByTheWorkflow()]
+        return super().get_permissions()
+
+    def list(self, request: Request) -> Response:
+        return Response(ServiceStatusSerializer(systemd.list_statuses(), many=True).data)
+
+    def retrieve(self, request: Request, name: str) -> Response:
+        return Response(ServiceStatusSerializer(systemd.get_status(name)).data)
+
+    @extend_schema(
+        summary="Restart a service (audited)",
+        description="Writes the audit row first. Immediate mode: runs `[sudo -n] systemctl restart -- NAME` "
+        "(30 s timeout) and verifies the unit is active again with a new MainPID; 200 when it is, 503 with "
+        "the action when it failed or timed out. Approval mode (WPDASH_RESTART_APPROVAL=on): 202 with the "
+        "pending action. Needs the `server_monitor.restart_service` permission.",
+        parameters=[_NAME],
+        request=None,
+        responses={
+            200: OpenApiResponse(RestartOutcomeSerializer, description="restarted and verified"),
+            202: OpenApiResponse(RestartOutcomeSerializer, description="waiting for approval"),
+            400: OpenApiResponse(ErrorSerializer, description="not in the allowlist"),
+            403: OpenApiResponse(ErrorSerializer, description="no restart permission"),
+            404: OpenApiResponse(ErrorSerializer, description="not installed on this host"),
+            409: OpenApiResponse(RestartConflictSerializer, description="a restart of this unit is pending or running"),
+            503: OpenApiResponse(
+                _ACTION_OR_ERROR, description="the restart failed or timed out (the action), or systemd is unavailable"
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def restart(self, request: Request, name: str) -> Response:
+        try:
+            outcome = restart.request_restart(name, request.user, client_address(request))
+        except Unavailable as error:
+            return not_run_response(name, error)
+        return outcome_response(outcome)
+
+
+class RestartActionFilter(django_filters.FilterSet):
+    class Meta:
+        model = RestartAction
+        fields = ["service", "status"]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="The restart audit log, newest first",
+        responses={
+            200: RestartActionSerializer(many=True),
+            400: OpenApiResponse(description="an unknown status in the filter"),
+        },
+    ),
+    retrieve=extend_schema(
+        summary="One restart",
+        parameters=[_ID],
+        responses={
+            200: RestartActionSerializer,
+            404: OpenApiResponse(ErrorSerializer, description="no such restart"),
+        },
+    ),
+)
+class RestartActionViewSet(viewsets.ReadOnlyModelViewSet):
+    """The restart audit log (RestartAction): read by any signed-in user; approve/reject with permission."""
+
+    serializer_class = RestartActionSerializer
+    queryset = RestartAction.objects.select_related("requested_by", "approved_by", "rejected_by").order_by(
+        "-requested_at", "-id"
+    )
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = RestartActionFilter
+    lookup_value_regex = r"[0-9]+"
+
+    def get_permissions(self) -> Sequence[_SupportsHasPermission]:
+        if self.action in {"approve", "reject"}:
+            return [CheckedByTheWorkflow()]
+        return super().get_permissions()
+
+    @extend_schema(
+        summary="Approve a pending restart and run it",
+        description="Needs `server_monitor.approve_restart`; nobody approves their own request. "
+        "200 when the restart succeeded, 503 with the action when it failed or timed out.",
+        parameters=[_ID],
+        request=None,
+        responses={
+            200: RestartOutcomeSerializer,
+            403: OpenApiResponse(ErrorSerializer, description="no approve permission, or your own request"),
+            404: OpenApiResponse(ErrorSerializer, description="no such restart"),
+            409: OpenApiResponse(RestartConflictSerializer, description="not pending"),
+            503: OpenApiResponse(RestartOutcomeSerializer, description="approved, but the restart failed or timed out"),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str) -> Response:
+        return outcome_response(restart.approve(pk, request.user, client_address(request)))
+
+    @extend_schema(
+        summary="Reject a pending restart",
+        parameters=[_ID],
+        request=RestartRejectSerializer,
+        responses={
+            200: RestartOutcomeSerializer,
+            400: OpenApiResponse(description="reason longer than 1000 characters"),
+            403: OpenApiResponse(ErrorSerializer, description="no approve permission"),
+            404: OpenApiResponse(ErrorSerializer, description="no such restart"),
+            409: OpenApiResponse(RestartConflictSerializer, description="not pending"),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str) -> Response:
+        body = RestartRejectSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        reason = body.validated_data["reason"]
+        return outcome_response(restart.reject(pk, request.user, client_address(request), reason))
+
+
+# --- logs ------------------------------------------------------------------------------
+
+
+class InvalidQuery(APIException):
+    status_code = 400
+    default_code = "invalid_query"
+
+
+class LogViewSet(viewsets.ViewSet):
+    """The configured logs and the last lines of one. Paths come from settings only."""
+
+    lookup_field = "log_type"
+    # Anything up to the optional trailing slash, so a traversal attempt such as
+    # ..%2F..%2Fetc%2Fpasswd reaches the view and is answered 400, not 404.
+    lookup_value_regex = r".+?"
+
+    @extend_schema(responses={200: LogSourceSerializer(many=True)}, summary="The log sources and their availability")
+    def list(self, request: Request) -> Response:
+        return Response(LogSourceSerializer(sources.all_statuses(), many=True).data)
+
+    @extend_schema(
+        summary="The last lines of a log",
+        parameters=[
+            OpenApiParameter("log_type", OpenApiTypes.STR, OpenApiParameter.PATH, description="A configured log name."),
+            LogTailQuerySerializer,
+        ],
+        responses={
+            200: OpenApiResponse(LogTailSerializer, description="Also when the file is missing or unreadable."),
+            400: OpenApiResponse(ErrorSerializer, description="Unknown log type, or lines outside 1..500."),
+        },
+    )
+    def retrieve(self, request: Request, log_type: str | None = None) -> Response:
+        source = sources.get_source(log_type)
+        # A plain dict, so that an empty ?lines= is an error rather than the default.
+        query = LogTailQuerySerializer(data=request.query_params.dict())
+        if not query.is_valid():
+            raise InvalidQuery(f"lines must be a whole number from 1 to {tail.MAX_TAIL_LINES}.")
+        return Response(LogTailSerializer(tail.tail(source, query.validated_data["lines"])).data)
+
+
+# --- metrics -------------------------------------------------------------------------
+
+
+class MetricsViewSet(viewsets.ViewSet):
+    """CPU, RAM, disk, disk I/O and network of this server, as sparkline series."""
+
+    @extend_schema(
+        operation_id="server_metrics",
+        parameters=[MetricsQuerySerializer],
+        responses={
+            200: MetricsSerializer,
+            400: OpenApiResponse(MetricsRangeErrorSerializer, description="Unknown range."),
+            503: OpenApiResponse(
+                ErrorSerializer,
+                description="WPDASH_METRICS_SOURCE=netdata and Netdata is down, too slow or answered nonsense.",
+            ),
+        },
+    )
+    def list(self, request: Request) -> Response:
+        query = MetricsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        # MetricsUnavailable becomes 503 in server_monitor.web.errors.
+        response = Response(metrics.get_metrics(query.validated_data["range"]))
+        add_never_cache_headers(response)  # numbers change every second
+        return response

@@ -1,0 +1,142 @@
+"""The server-rendered status page and the fragments its script refreshes.
+
+Everything here works without JavaScript: the range switch is a link, a restart is
+a form with a confirmation page. The script (static/server_monitor/status.js) only
+swaps in the same fragments and adds the live log tail.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from server_monitor.adapters import systemd
+from server_monitor.adapters.logs import sources, tail
+from server_monitor.errors import DomainError
+from server_monitor.models import RestartAction
+from server_monitor.web.client import client_address
+from server_monitor.web.errors import answer_for, restart_page_message
+from server_monitor.workflows import doctor, metrics, restart
+
+RECENT_RESTARTS = 10
+PAGE_TAIL_LINES = 50
+
+# Metrics and service status come from different outside systems: fetch them side
+# by side so the page costs the slower of the two, not their sum.
+_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="wpdash-page")
+
+
+def _range(request: HttpRequest) -> str:
+    wanted = request.GET.get("range", metrics.DEFAULT_RANGE)
+    return wanted if wanted in metrics.RANGES else metrics.DEFAULT_RANGE
+
+
+def metrics_context(range_name: str) -> dict[str, Any]:
+    ranges = list(metrics.RANGES)
+    try:
+        data = metrics.get_metrics(range_name)
+    except DomainError as error:
+        return {"range": range_name, "ranges": ranges, "metrics_error": error.detail, "cards": []}
+    cards = [{"key": key, **data[key], "ceiling": 100 if data[key]["unit"] == "%" else None} for key in metrics.SERIES]
+    return {"range": range_name, "ranges": ranges, "source": data["source"], "cards": cards}
+
+
+def services_context(can_restart: bool) -> dict[str, Any]:
+    """Runs in a worker thread: it must not touch the database (the permission is
+    looked up in the request's thread, whose connection Django closes)."""
+    try:
+        statuses = systemd.list_statuses()
+    except DomainError as error:
+        return {"services_error": error.detail, "services": []}
+    return {"services": statuses, "can_restart": can_restart}
+
+
+def restarts_context() -> dict[str, Any]:
+    recent = RestartAction.objects.select_related("requested_by")[:RECENT_RESTARTS]
+    return {"recent_restarts": list(recent)}
+
+
+def logs_context(request: HttpRequest) -> dict[str, Any]:
+    names = [source.name for source in sources.configured_sources()]
+    chosen = request.GET.get("log")
+    chosen = chosen if chosen in names else (names[0] if names else None)
+    shown = tail.tail(sources.get_source(chosen), PAGE_TAIL_LINES) if chosen else None
+    return {"log_names": names, "log_chosen": chosen, "log_tail": shown}
+
+
+@login_required
+def status_page(request: HttpRequest) -> HttpResponse:
+    range_name = _range(request)
+    metrics_future = _executor.submit(metrics_context, range_name)
+    services_future = _executor.submit(services_context, restart.may_restart(request.user))
+    context = {
+        # Admins see what is wrong with the set-up (sudo rules, log permissions, …).
+        "setup_problems": doctor.cached_problems() if request.user.is_superuser else [],
+        **restarts_context(),
+        **logs_context(request),
+        **metrics_future.result(),
+        **services_future.result(),
+    }
+    return render(request, "server_monitor/status.html", context)
+
+
+@login_required
+def metrics_fragment(request: HttpRequest) -> HttpResponse:
+    return render(request, "server_monitor/snippets/metrics.html", metrics_context(_range(request)))
+
+
+@login_required
+def services_fragment(request: HttpRequest) -> HttpResponse:
+    context = services_context(restart.may_restart(request.user))
+    return render(request, "server_monitor/snippets/services.html", context)
+
+
+@login_required
+def restarts_fragment(request: HttpRequest) -> HttpResponse:
+    return render(request, "server_monitor/snippets/restarts.html", restarts_context())
+
+
+@require_http_methods(["GET", "POST"])
+def restart_form(request: HttpRequest, name: str) -> HttpResponse:
+    """The no-JavaScript restart: GET asks for confirmation, POST runs it.
+
+    Not @login_required: an anonymous POST is a restart attempt and is logged by the
+    workflow like the API's; an anonymous look at the confirmation is not.
+    """
+    actor, address = request.user, client_address(request)
+    if request.method == "GET" and not actor.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    try:
+        if request.method == "GET":
+            checked = restart.check_restart(name, actor, address)
+            return render(request, "server_monitor/restart_confirm.html", {"service": checked})
+        outcome = restart.request_restart(name, actor, address)
+    except DomainError as error:
+        return _refused(request, error, name)
+    level = messages.SUCCESS if outcome.success and not outcome.queued else messages.INFO
+    messages.add_message(
+        request, level if outcome.success else messages.ERROR, f"{outcome.message} (audit #{outcome.action.pk})."
+    )
+    return redirect("status")
+
+
+def _refused(request: HttpRequest, error: DomainError, name: str) -> HttpResponse:
+    page = answer_for(error).page
+    if page == "sign-in":
+        return redirect_to_login(request.get_full_path())
+    if page == "403":
+        raise PermissionDenied(error.detail)
+    if page == "404":
+        raise Http404("No such service.")
+    messages.add_message(
+        request, messages.WARNING if page == "warning" else messages.ERROR, restart_page_message(error, name)
+    )
+    return redirect("status")

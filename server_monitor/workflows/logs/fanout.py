@@ -1,0 +1,277 @@
+"""Live tail of a log for many clients: one reader per (process, log), fanned out.
+
+The first subscriber to a log starts a Follower; every later subscriber to the same
+log in the same event loop shares it; the last one to leave stops it (its task ends
+and its descriptors are closed). The Follower polls its Tracker (the blocking half,
+adapters.logs.reader) every POLL_INTERVAL in a small thread pool, so a slow
+disk never stalls the event loop, and pushes each batch of new lines to every
+subscription.
+
+Subscriptions are bounded queues: a client that cannot keep up, or that paused,
+never slows the reader or the other clients. Past MAX_BACKLOG_LINES undelivered
+lines the oldest are dropped and counted, and the client is told how many
+("skipped") before the lines that follow; nothing is dropped silently.
+
+A new subscriber's first lines come from the lines this reader published last, taken
+in the same step that registers its queue, so the first message and the stream that
+follows meet exactly: no line twice, none lost.
+
+Nothing here blocks the event loop: every stat, open and read happens in the
+Tracker, called in _EXECUTOR's threads, one call per follower at a time. Why threads
+and why polling: docs/architecture.md, "Decisions".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from server_monitor.adapters.logs.reader import PollResult, Tracker
+from server_monitor.adapters.logs.sources import LogSource, note_availability
+
+logger = logging.getLogger("server_monitor.logs")
+
+POLL_INTERVAL = 0.05  # seconds; with the send this keeps a line's delay well under 250 ms
+INITIAL_LINES = 50
+MAX_BATCH_LINES = 500  # lines per published batch, and so per WebSocket message
+MAX_BACKLOG_LINES = 10_000  # per subscriber: ~5 s at 2,000 lines/s
+ERROR_RETRY = 1.0
+
+# Few threads suffice: each follower has at most one call in flight.
+_EXECUTOR = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="wpdash-logs")
+_followers: dict[tuple[asyncio.AbstractEventLoop, str, str], Follower] = {}
+
+T = TypeVar("T")
+
+
+class Batch:
+    """Lines published together; shared by every subscription that receives them.
+
+    `encoded` lets the consumer serialise a batch once for all its clients.
+    """
+
+    __slots__ = ("encoded", "lines")
+
+    def __init__(self, lines: tuple[str, ...]) -> None:
+        self.lines = lines
+        self.encoded: str | None = None
+
+
+@dataclass
+class Delivery:
+    skipped: int  # lines dropped (client too slow, or paused too long) before these
+    batches: list[Batch]
+
+
+class Subscription:
+    """One client's view of a follower: its first lines, then a bounded queue."""
+
+    def __init__(self, follower: Follower, initial: list[str], reason: str | None) -> None:
+        self.initial = initial
+        self.reason = reason  # why the log is not available right now, if it is not
+        self._follower = follower
+        self._batches: deque[Batch] = deque()
+        self._pending = 0
+        self._skipped = 0
+        self._paused = False
+        self._wakeup = asyncio.Event()
+        self.closed = False
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def push(self, batch: Batch) -> None:
+        self._batches.append(batch)
+        self._pending += len(batch.lines)
+        while self._pending > MAX_BACKLOG_LINES:
+            excess = self._pending - MAX_BACKLOG_LINES
+            oldest = self._batches[0]
+            if len(oldest.lines) <= excess:
+                self._batches.popleft()
+                dropped = len(oldest.lines)
+            else:
+                self._batches[0] = Batch(oldest.lines[excess:])
+                dropped = excess
+            self._pending -= dropped
+            self._skipped += dropped
+        if not self._paused:
+            self._wakeup.set()
+
+    def pause(self) -> None:
+        self._paused = True
+
+    def resume(self) -> None:
+        self._paused = False
+        if self._pending or self._skipped:
+            self._wakeup.set()
+
+    async def get(self) -> Delivery:
+        """The next lines to send, at most MAX_BATCH_LINES; waits while paused or idle."""
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            if not self._paused and (self._pending or self._skipped):
+                break
+        batches: list[Batch] = []
+        room = MAX_BATCH_LINES
+        while self._batches and room > 0:
+            batch = self._batches[0]
+            if len(batch.lines) > room:
+                if batches:
+                    break
+                self._batches[0] = Batch(batch.lines[room:])
+                batch = Batch(batch.lines[:room])
+            else:
+                self._batches.popleft()
+            batches.append(batch)
+            room -= len(batch.lines)
+            self._pending -= len(batch.lines)
+        if self._pending:
+            self._wakeup.set()
+        skipped, self._skipped = self._skipped, 0
+        return Delivery(skipped, batches)
+
+    async def close(self) -> None:
+        """Leave; the last subscription to leave stops the reader and waits for it."""
+        if self.closed:
+            return
+        self.closed = True
+        await self._follower.unsubscribe(self)
+
+
+class Follower:
+    """The one reader of one log in one event loop."""
+
+    def __init__(self, source: LogSource, key: tuple[asyncio.AbstractEventLoop, str, str]) -> None:
+        self.source = source
+        self._key = key
+        self._tracker = Tracker(source.path)
+        self._subscriptions: set[Subscription] = set()
+        self._waiting = 0
+        self._recent: deque[str] = deque(maxlen=INITIAL_LINES)
+        self._ready = asyncio.Event()
+        self._stopping = False
+        self._sleeping = False
+        self._in_flight: concurrent.futures.Future | None = None
+        self.reason: str | None = None
+        self.task = asyncio.get_running_loop().create_task(self._run(), name=f"wpdash log follower {source.name}")
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscriptions)
+
+    def open_descriptors(self) -> list[int]:
+        return [] if self.task.done() else self._tracker.open_descriptors
+
+    async def subscribe(self) -> Subscription:
+        self._waiting += 1
+        try:
+            await self._ready.wait()
+        except BaseException:
+            self._waiting -= 1
+            if not self._subscriptions and not self._waiting:
+                self._stop()  # the only would-be subscriber gave up while we started
+            raise
+        self._waiting -= 1
+        # No await from here on: the snapshot and the registration are one step.
+        subscription = Subscription(self, list(self._recent), self.reason)
+        self._subscriptions.add(subscription)
+        return subscription
+
+    async def unsubscribe(self, subscription: Subscription) -> None:
+        self._subscriptions.discard(subscription)
+        if not self._subscriptions and not self._waiting:
+            self._stop()
+            # Shielded: a consumer cancelled while leaving must not leave a half-stopped reader.
+            await asyncio.shield(self.task)
+
+    def _stop(self) -> None:
+        if self._stopping:
+            return
+        self._stopping = True
+        if _followers.get(self._key) is self:
+            del _followers[self._key]
+        if self._sleeping:
+            self.task.cancel()  # safe: no thread is using the descriptors while we sleep
+
+    async def _call(self, function: Callable[..., T], *args: object) -> T:
+        future = _EXECUTOR.submit(function, *args)
+        self._in_flight = future
+        return await asyncio.wrap_future(future)
+
+    async def _sleep(self, seconds: float) -> None:
+        self._sleeping = True
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            self._sleeping = False
+
+    async def _run(self) -> None:
+        try:
+            try:
+                self._recent.extend(await self._call(self._tracker.start, INITIAL_LINES))
+            except Exception:
+                logger.exception("cannot start following log %s", self.source.name)
+            self._set_reason(self._tracker.reason)
+            self._ready.set()
+            while not self._stopping:
+                try:
+                    result: PollResult = await self._call(self._tracker.poll)
+                except Exception:
+                    logger.exception("reading log %s failed; retrying", self.source.name)
+                    await self._sleep(ERROR_RETRY)
+                    continue
+                self._set_reason(result.reason)
+                if result.lines:
+                    self._publish(result.lines)
+                if not result.more and not self._stopping:
+                    await self._sleep(POLL_INTERVAL)
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+        finally:
+            self._ready.set()  # nobody waits forever for a reader that is gone
+            in_flight = self._in_flight
+            if in_flight is not None and not in_flight.done():
+                # Cancelled mid-read (event loop shutting down): the thread still uses the
+                # descriptors, so they are closed when it is done with them.
+                in_flight.add_done_callback(lambda _: self._tracker.close())
+            else:
+                self._tracker.close()
+
+    def _set_reason(self, reason: str | None) -> None:
+        if reason != self.reason:
+            note_availability(self.source, reason)  # logged once per change, as for REST
+        self.reason = reason
+
+    def _publish(self, lines: list[str]) -> None:
+        self._recent.extend(lines)
+        for start in range(0, len(lines), MAX_BATCH_LINES):
+            batch = Batch(tuple(lines[start : start + MAX_BATCH_LINES]))
+            for subscription in self._subscriptions:
+                subscription.push(batch)
+
+
+async def subscribe(source: LogSource) -> Subscription:
+    """Join the reader of `source` in this event loop, starting it if there is none."""
+    loop = asyncio.get_running_loop()
+    key = (loop, source.name, source.path)
+    follower = _followers.get(key)
+    if follower is None or follower.stopping:
+        follower = _followers[key] = Follower(source, key)
+    return await follower.subscribe()
+
+
+def active_followers() -> list[Follower]:
+    """The readers running in this process (for tests and diagnostics)."""
+    return list(_followers.values())

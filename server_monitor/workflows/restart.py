@@ -1,0 +1,233 @@
+"""The restart workflow: the one way in for the API, the page and the admin.
+
+`request_restart`, `approve` and `reject` check who asks (signed in, permission),
+what (the allowlist, the unit installed) and whether the unit is free, log a refusal
+once, write the audit row before anything runs (workflows.audit), run and verify the
+restart (workflows.verify), and return an Outcome the callers only present.
+`check_restart` makes the same checks without doing anything, for the page's
+confirmation step. See docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
+
+from server_monitor.adapters import systemd
+from server_monitor.errors import DomainError, NotFound, NotPermitted, NotSignedIn, Unavailable
+from server_monitor.models import RestartAction
+from server_monitor.workflows import audit, verify
+from server_monitor.workflows.audit import RestartConflict
+from server_monitor.workflows.runners import current_runner
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    Actor = User | AnonymousUser  # who asks: request.user of the API, the page or the admin
+
+__all__ = ["Outcome", "RestartConflict", "approve", "check_restart", "reject", "request_restart"]
+
+logger = logging.getLogger("server_monitor.restarts")
+Status = RestartAction.Status
+
+RESTART_PERMISSION = "server_monitor.restart_service"
+APPROVE_PERMISSION = "server_monitor.approve_restart"
+
+
+class NoRestartPermission(NotPermitted):
+    refusal = "no restart permission"
+
+
+class NoApprovePermission(NotPermitted):
+    refusal = "no approve permission"
+
+
+class OwnRequest(NotPermitted):
+    refusal = "own request"
+
+
+class NotAwaitingApproval(RestartConflict):
+    refusal = "not pending"
+
+
+class NoSuchRestart(NotFound):
+    refusal = "no such restart"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a request, in the services plan's terms: success and a message.
+
+    success is true when the request went through: restarted and verified, queued for
+    approval, or (for the approver) rejected; false when it failed, timed out or was
+    cut short.
+    """
+
+    action: RestartAction
+    success: bool
+    message: str
+
+    @property
+    def queued(self) -> bool:
+        return self.action.status == Status.PENDING
+
+    @classmethod
+    def of(cls, action: RestartAction) -> Outcome:
+        name = action.service
+        if action.status == Status.SUCCEEDED:
+            return cls(action, True, f"Service {name} restarted")
+        if action.status == Status.PENDING:
+            return cls(action, True, f"Restart of {name} is waiting for approval by a second person")
+        if action.status == Status.REJECTED:
+            return cls(action, True, f"Restart of {name} rejected")
+        if action.status == Status.RUNNING:
+            return cls(action, True, f"Restart of {name} is running")
+        why = f": {action.note}" if action.note else ""
+        return cls(action, False, f"Restart of {name} {action.get_status_display()}{why}")
+
+
+# --- who may -------------------------------------------------------------------------
+
+
+def may_restart(user: Actor | None) -> bool:
+    return bool(user and user.is_authenticated and user.has_perm(RESTART_PERMISSION))
+
+
+def may_approve(user: Actor | None) -> bool:
+    return bool(user and user.is_authenticated and user.has_perm(APPROVE_PERMISSION))
+
+
+def _who(user: Actor | None) -> str:
+    return getattr(user, "username", None) or "anonymous"
+
+
+@contextlib.contextmanager
+def _refusals_logged(name: object, actor: Actor | None, address: str | None) -> Iterator[None]:
+    """A refused attempt goes to the application log once, with who and from where.
+
+    The name is repr'd and cut short: it came from the request and may be hostile.
+    An outside system that cannot answer is not a refusal (its own log says so).
+    """
+    try:
+        yield
+    except DomainError as error:
+        if not isinstance(error, Unavailable):
+            shown = repr(name)[:80] if isinstance(name, str) else repr(name)
+            logger.warning(
+                "restart refused (%s): service=%s user=%s address=%s", error.refusal, shown, _who(actor), address
+            )
+        raise
+
+
+def _signed_in(actor: Actor | None) -> User:
+    if actor is None or isinstance(actor, AnonymousUser) or not actor.is_authenticated or not actor.is_active:
+        raise NotSignedIn("Sign in to restart services.")
+    return actor
+
+
+# --- the entries -----------------------------------------------------------------------
+
+
+def check_restart(name: object, actor: Actor | None, address: str | None) -> str:
+    """The allowlisted name, when `actor` may restart it; runs nothing."""
+    with _refusals_logged(name, actor, address):
+        return _may_restart_this(name, _signed_in(actor))
+
+
+def _may_restart_this(name: object, user: User) -> str:
+    if not may_restart(user):
+        raise NoRestartPermission("You do not have the permission to restart services.")
+    return systemd.check_name(name)
+
+
+def request_restart(name: object, actor: Actor | None, address: str | None) -> Outcome:
+    """Audit and run (immediate mode) or queue (approval mode) a restart of `name`."""
+    with _refusals_logged(name, actor, address):
+        user = _signed_in(actor)
+        before = systemd.get_status(_may_restart_this(name, user))  # NotAllowed before any process runs
+        approval = bool(settings.WPDASH_RESTART_APPROVAL)
+        action = audit.open_row(before, user, address, runner=None if approval else current_runner())
+    who = f"{_who(actor)} from {address}"
+    if approval:
+        logger.info("restart #%s of %s requested by %s, awaiting approval", action.pk, before.name, who)
+        return Outcome.of(action)
+    logger.info("restart #%s of %s requested by %s", action.pk, before.name, who)
+    if not audit.transition(action, Status.PENDING, status=Status.RUNNING, started_at=timezone.now()):
+        return Outcome.of(audit.refresh(action))  # recovered as interrupted in between: nothing runs
+    return Outcome.of(verify.run(action, before))
+
+
+def approve(action_id: object, actor: Actor | None, address: str | None) -> Outcome:
+    """Approve a pending request and run it now, in this process."""
+    with _refusals_logged(f"#{action_id}", actor, address):
+        user = _signed_in(actor)
+        action = _pending_for(action_id, user, NoApprovePermission)
+        if action.requested_by_id == user.pk:
+            raise OwnRequest("You cannot approve your own restart request; another approver must.")
+        runner = current_runner()
+        now = timezone.now()
+        claimed = audit.transition(
+            action,
+            Status.PENDING,
+            awaiting_approval=True,
+            status=Status.RUNNING,
+            approved_by=user,
+            approved_at=now,
+            started_at=now,
+            runner_host=runner.host,
+            runner_pid=runner.pid,
+            runner_started=runner.started,
+        )
+        if not claimed:
+            _not_pending(action)
+    logger.info("restart #%s of %s approved by %s from %s", action.pk, action.service, _who(actor), address)
+    try:
+        before = systemd.get_status(action.service)
+    except DomainError as error:
+        return Outcome.of(audit.finish(action, Status.FAILED, note=f"not run: {error.detail}"))
+    return Outcome.of(verify.run(audit.refresh(action), before))
+
+
+def reject(action_id: object, actor: Actor | None, address: str | None, reason: str = "") -> Outcome:
+    with _refusals_logged(f"#{action_id}", actor, address):
+        user = _signed_in(actor)
+        action = _pending_for(action_id, user, NoApprovePermission)
+        now = timezone.now()
+        rejected = audit.transition(
+            action,
+            Status.PENDING,
+            awaiting_approval=True,
+            status=Status.REJECTED,
+            rejected_by=user,
+            rejected_at=now,
+            rejection_reason=reason[:1000],
+            finished_at=now,
+            lock=None,
+        )
+        if not rejected:
+            _not_pending(action)
+    logger.info("restart #%s of %s rejected by %s from %s", action.pk, action.service, _who(actor), address)
+    return Outcome.of(audit.refresh(action))
+
+
+def _pending_for(action_id: object, user: User, refused: type[NotPermitted]) -> RestartAction:
+    """The row to approve or reject, once the user may (in that order, so nobody
+    without the permission learns which ids exist)."""
+    if not may_approve(user):
+        raise refused("You do not have the permission to approve or reject restarts.")
+    action = audit.find(action_id)
+    if action is None:
+        raise NoSuchRestart("No such restart.")
+    return action
+
+
+def _not_pending(action: RestartAction) -> None:
+    current = audit.refresh(action)
+    raise NotAwaitingApproval(f"Restart #{action.pk} is {current.status}, not awaiting approval.", action.pk)

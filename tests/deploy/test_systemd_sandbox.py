@@ -1,0 +1,120 @@
+"""The unit's file-system sandbox, rebuilt with mounts, still lets sudo restart and the app start.
+
+systemd is not PID 1 where the tests run, so the unit cannot be started. What can
+be run for real is its confinement: tests/support/namespace.py remounts the whole tree
+read-only and non-executable (ProtectSystem=strict, NoExecPaths=/), re-allows
+exactly the unit's ExecPaths= and ReadWritePaths=, and then runs sudo, systemctl
+(a stand-in) and the dashboard's own start-up commands inside it.
+
+Two additions are made for this machine only, and said where they are made: the
+directory of the Python running the tests (production uses /usr/bin/python3.X,
+which the unit lists), and /bin/sh, which the systemctl stand-in is written in.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support import namespace
+from tests.support.deployment import SUDO, SYSTEMCTL, service_user_with_sudoers, values
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def unit_paths(key: str, replacements: dict[str, str]) -> list[str]:
+    """The unit's paths for key, mapped onto this machine; missing "-" paths dropped."""
+    paths = []
+    for value in values("wpdash.service", key):
+        for word in value.split():
+            optional = word.startswith("-")
+            path = word.lstrip("-")
+            for production, here in replacements.items():
+                if path == production or path.startswith(production + "/"):
+                    path = here + path[len(production) :]
+            if optional and not os.path.exists(path):
+                continue
+            paths.append(os.path.realpath(path))  # systemd follows symlinks too
+    return paths
+
+
+@pytest.fixture
+def sandboxed(tmp_path):
+    """Runs commands inside the rebuilt sandbox; returns one result per command."""
+    data = tmp_path / "var-lib-wpdash"
+    data.mkdir()
+    user = service_user_with_sudoers(tmp_path, ["nginx"])
+    program = data / "dropped"
+    shutil.copy2("/usr/bin/true", program)
+
+    replacements = {"/opt/wpdash/.venv": os.path.realpath(REPO / ".venv"), "/var/lib/wpdash": str(data)}
+    exec_paths = unit_paths("ExecPaths", replacements)
+    exec_paths.append(os.path.realpath(sys.base_prefix))  # this machine's Python (see the module docstring)
+    exec_paths.append(os.path.realpath("/bin/sh"))  # the stand-in systemctl's interpreter
+    sandbox = namespace.Sandbox(
+        read_only_root=values("wpdash.service", "ProtectSystem") == ["strict"],
+        no_exec_root=values("wpdash.service", "NoExecPaths") == ["/"],
+        exec_paths=exec_paths,
+        writable_paths=unit_paths("ReadWritePaths", replacements),
+    )
+
+    def run(*commands: dict) -> list[dict]:
+        spec = user.spec(list(commands), sandbox)
+        return namespace.run(spec, tmp_path)
+
+    run.data = data  # type: ignore[attr-defined]
+    run.program = program  # type: ignore[attr-defined]
+    return run
+
+
+def as_user(*argv: str) -> dict:
+    return {"argv": list(argv), "env": {"PATH": "/usr/bin:/bin"}}
+
+
+def as_root(*argv: str, **env: str) -> dict:
+    return {"argv": list(argv), "env": {"PATH": "/usr/bin:/bin", **env}, "as_root": True}
+
+
+def test_sudo_still_restarts_a_unit_as_root_inside_the_sandbox(sandboxed):
+    [result] = sandboxed(as_user(SUDO, "-n", SYSTEMCTL, "restart", "--", "nginx"))
+
+    assert result["exit"] == 0, result["output"]
+    assert "uid=0\n" in result["output"]
+    assert "argv=restart -- nginx\n" in result["output"]
+
+
+def test_no_other_setuid_program_can_be_started(sandboxed):
+    results = sandboxed(as_user("/usr/bin/su", "-c", "id"), as_user("/usr/bin/passwd", "--status"))
+
+    for result in results:
+        assert result["exit"] == 127
+        assert "Permission denied" in result["output"]
+
+
+def test_nothing_written_to_the_data_dir_can_run_even_as_root(sandboxed):
+    [result] = sandboxed(as_root(str(sandboxed.program)))
+
+    assert result["exit"] == 127
+    assert "Permission denied" in result["output"]
+
+
+def test_the_dashboard_migrates_and_starts_writing_only_to_the_data_dir(sandboxed):
+    python = str(REPO / ".venv" / "bin" / "python")
+    env = {"WPDASH_DATA_DIR": str(sandboxed.data), "DJANGO_ALLOWED_HOSTS": "dash.example.com", "WPDASH_HTTPS": "on"}
+
+    migrate, check, imports = sandboxed(
+        as_root(python, str(REPO / "manage.py"), "migrate", "--noinput", **env),
+        as_root(python, str(REPO / "manage.py"), "check", **env),
+        # daphne's server and the MariaDB driver load compiled modules from the venv
+        # and shared libraries from /usr/lib: both must be executable in the sandbox.
+        as_root(python, "-c", "import daphne.server, twisted.internet.asyncioreactor, MySQLdb", **env),
+    )
+
+    assert migrate["exit"] == 0, migrate["output"]
+    assert check["exit"] == 0, check["output"]
+    assert imports["exit"] == 0, imports["output"]
+    assert (sandboxed.data / "wpdash.sqlite3").exists()

@@ -1,0 +1,124 @@
+"""The systemd units: daphne as wpdash on loopback, sandboxed without ever blocking sudo."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from tests.support.deployment import DEPLOY, settings_of, values
+from tests.support.servers import missing_server
+
+UNITS = ["wpdash.service", "wpdash-worker@.service"]
+
+# systemd.exec(5), NoNewPrivileges=: with User= set, each of these turns the
+# no_new_privs flag on, and sudo (setuid root) then can never become root.
+IMPLY_NO_NEW_PRIVILEGES = {
+    "DynamicUser",
+    "LockPersonality",
+    "MemoryDenyWriteExecute",
+    "PrivateDevices",
+    "ProtectClock",
+    "ProtectHostname",
+    "ProtectKernelLogs",
+    "ProtectKernelModules",
+    "ProtectKernelTunables",
+    "RestrictAddressFamilies",
+    "RestrictNamespaces",
+    "RestrictRealtime",
+    "RestrictSUIDSGID",
+    "SystemCallArchitectures",
+    "SystemCallFilter",
+    "SystemCallLog",
+}
+# Options that would stop sudo's root from acting as root on the host.
+BREAK_SUDO = {"PrivateUsers", "CapabilityBoundingSet", "AmbientCapabilities", "DevicePolicy"}
+
+
+def service_settings_without_commands(unit: str) -> list[tuple[str, str]]:
+    return [
+        (key, value)
+        for section, key, value in settings_of(unit)
+        if section == "Service" and key not in {"ExecStart", "ExecStartPre", "SyslogIdentifier"}
+    ]
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_no_option_that_turns_no_new_privileges_on_is_set(unit):
+    keys = {key for _, key, _ in settings_of(unit)}
+
+    assert keys & IMPLY_NO_NEW_PRIVILEGES == set()
+    assert keys & BREAK_SUDO == set()
+    assert values(unit, "NoNewPrivileges") == ["no"]
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_daphne_runs_as_the_wpdash_user_on_loopback_behind_the_proxy(unit):
+    [exec_start] = values(unit, "ExecStart")
+
+    assert values(unit, "User") == ["wpdash"]
+    assert exec_start.startswith("/opt/wpdash/.venv/bin/daphne ")
+    assert "--bind 127.0.0.1 " in exec_start
+    assert "--proxy-headers" in exec_start
+    assert "--access-log /dev/null" in exec_start  # nginx keeps the access log
+    assert exec_start.endswith(" wpdash.asgi:application")
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_the_file_system_is_read_only_but_for_the_data_dir(unit):
+    assert values(unit, "ProtectSystem") == ["strict"]
+    assert values(unit, "ReadWritePaths") == ["/var/lib/wpdash"]
+    assert values(unit, "NoExecPaths") == ["/"]
+    assert values(unit, "ProtectHome") == ["yes"]
+    assert values(unit, "EnvironmentFile") == ["/etc/wpdash/env"]
+
+
+def test_migrations_and_restart_recovery_run_before_the_main_worker_starts():
+    assert values("wpdash.service", "ExecStartPre") == [
+        "/opt/wpdash/.venv/bin/python /opt/wpdash/manage.py migrate --noinput",
+        "/opt/wpdash/.venv/bin/python /opt/wpdash/manage.py recover_restarts",
+    ]
+    assert "--port 8000 " in values("wpdash.service", "ExecStart")[0]
+
+
+def test_extra_workers_start_after_the_main_unit_and_never_migrate():
+    assert values("wpdash-worker@.service", "ExecStartPre") == []
+    assert values("wpdash-worker@.service", "After") == ["wpdash.service"]
+    assert values("wpdash-worker@.service", "PartOf") == ["wpdash.service"]
+    assert "--port %i " in values("wpdash-worker@.service", "ExecStart")[0]
+
+
+def test_the_worker_template_is_sandboxed_exactly_like_the_main_unit():
+    assert service_settings_without_commands("wpdash-worker@.service") == service_settings_without_commands(
+        "wpdash.service"
+    )
+
+
+def test_systemd_accepts_both_units_without_a_warning(tmp_path):
+    if shutil.which("systemd-analyze") is None:
+        missing_server("systemd-analyze is not installed (it comes with systemd)")
+    # verify insists that the commands exist: point /opt/wpdash at stand-ins, the
+    # only change made to the files.
+    home = tmp_path / "opt-wpdash"
+    (home / ".venv" / "bin").mkdir(parents=True)
+    for name in ("python", "daphne"):
+        (home / ".venv" / "bin" / name).write_text("#!/bin/sh\n")
+        (home / ".venv" / "bin" / name).chmod(0o755)
+    units = tmp_path / "units"
+    units.mkdir()
+    for unit in UNITS:
+        (units / unit).write_text((DEPLOY / unit).read_text().replace("/opt/wpdash", str(home)))
+    (units / "wpdash-worker@8001.service").symlink_to(units / "wpdash-worker@.service")
+
+    result = subprocess.run(
+        ["systemd-analyze", "verify", str(units / "wpdash.service"), str(units / "wpdash-worker@8001.service")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "", result.stderr  # unknown keys and bad values are only warnings

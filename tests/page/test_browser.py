@@ -1,0 +1,127 @@
+"""The status page as a person uses it: headless Chromium against a real daphne.
+
+Screenshots at desktop and phone width are saved in test-artifacts/ (the README
+shows the desktop one).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.servers import REPO, live_server
+from tests.support.systemd import FakeSystemd
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = REPO / "test-artifacts"
+PASSWORD = "a browser password 123"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """A daphne with the stand-in systemctl, local metrics and one real log file."""
+    tmp_path = tmp_path_factory.mktemp("browser")
+    systemd = FakeSystemd(tmp_path / "systemd")
+    log = tmp_path / "access.log"
+    log.write_text(
+        "".join(f'203.0.113.{n} - - [22/Nov/2026:03:00:00 +0000] "GET /{n} HTTP/1.1" 200 12\n' for n in range(60))
+    )
+    with live_server(
+        tmp_path,
+        WPDASH_SYSTEMCTL=str(systemd.path),
+        WPDASH_SUDO="off",
+        WPDASH_METRICS_SOURCE="local",
+        WPDASH_LOGS=f"nginx-access={log}",
+    ) as server:
+        server.create_user("operator", PASSWORD, permissions=("restart_service",))
+        yield server, systemd, log
+
+
+def sign_in(page, server) -> None:
+    page.goto(server.url + "/")
+    assert "/accounts/login/" in page.url
+    page.get_by_label("Username").fill("operator")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(server.url + "/")
+
+
+def test_an_operator_signs_in_sees_the_box_restarts_nginx_and_follows_the_log(browser, site):
+    server, systemd, log = site
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+
+    sign_in(page, server)
+
+    assert page.locator("[data-metric]").count() == 6
+    assert page.locator('[data-service="nginx"]').get_by_text("active (running)").is_visible()
+
+    # Live follow: the socket's first message replaces the server-rendered lines.
+    page.wait_for_selector("[data-log-status]:has-text('Live')")
+    with log.open("a") as handle:
+        handle.write('198.51.100.77 - - [22/Nov/2026:03:01:00 +0000] "GET /fresh-from-the-test HTTP/1.1" 200 1\n')
+    page.wait_for_selector("[data-log-lines]:has-text('fresh-from-the-test')", timeout=10000)
+
+    # Restart with confirmation.
+    page.locator('[data-service="nginx"]').get_by_role("button", name="Restart").click()
+    dialog = page.locator("#restart-dialog")
+    assert dialog.is_visible()
+    dialog.get_by_role("button", name="Restart").click()
+    page.wait_for_selector("#action-result:has-text('nginx restarted')", timeout=20000)
+    assert len(systemd.restarts()) == 1
+    page.wait_for_selector("[data-fragment=restarts] td.mono:has-text('nginx')", timeout=10000)
+
+    # Range switch.
+    page.get_by_role("link", name="1h").click()
+    page.wait_for_selector(".source-note:has-text('window 1h')")
+    assert page.url.endswith("?range=1h")
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "status-desktop.png"), full_page=True)
+    assert errors == []  # no CSP violation, no script error
+    page.close()
+
+
+def test_cancelling_the_confirmation_restarts_nothing(browser, site):
+    server, systemd, _ = site
+    page = browser.new_page()
+    sign_in(page, server)
+    before = len(systemd.restarts())
+
+    page.locator('[data-service="redis-server"]').get_by_role("button", name="Restart").click()
+    page.locator("#restart-dialog").get_by_role("button", name="Cancel").click()
+
+    page.wait_for_timeout(300)
+    assert len(systemd.restarts()) == before
+    page.close()
+
+
+def test_the_page_fits_a_phone(browser, site):
+    server, _, _ = site
+    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    sign_in(page, server)
+
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+    assert overflow <= 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "status-phone.png"), full_page=True)
+    page.close()
+
+
+def test_pause_holds_lines_and_resume_delivers_them(browser, site):
+    server, _, log = site
+    page = browser.new_page()
+    sign_in(page, server)
+    page.wait_for_selector("[data-log-status]:has-text('Live')")
+
+    page.get_by_role("button", name="Pause").click()
+    with log.open("a") as handle:
+        handle.write("held-while-paused\n")
+    page.wait_for_timeout(500)
+    assert "held-while-paused" not in page.locator("[data-log-lines]").inner_text()
+
+    page.get_by_role("button", name="Resume").click()
+    page.wait_for_selector("[data-log-lines]:has-text('held-while-paused')", timeout=10000)
+    page.close()

@@ -1,0 +1,59 @@
+"""process.run: list arguments, a deadline that kills the whole process group, bounded output."""
+
+from __future__ import annotations
+
+import sys
+
+import psutil
+
+from server_monitor.adapters import process
+from server_monitor.workflows import verify
+from tests.support.servers import wait_until
+
+
+def test_it_keeps_only_the_first_bytes_of_a_flood_and_still_lets_the_child_finish():
+    flood = [sys.executable, "-c", "import sys; sys.stdout.write('x' * 20_000_000); sys.stderr.write('e' * 500)"]
+
+    result = process.run(flood, timeout=30, limit=1000)
+
+    assert (result.exit_code, result.timed_out) == (0, False)
+    assert result.stdout == "x" * 1000
+    assert result.stderr == "e" * 500
+
+
+def test_at_the_deadline_the_child_and_its_children_are_killed(tmp_path):
+    pid_file = tmp_path / "grandchild.pid"
+    spawner = [
+        sys.executable,
+        "-c",
+        "import subprocess, sys, time; child = subprocess.Popen(['sleep', '60']); "
+        "open(sys.argv[1], 'w').write(str(child.pid)); time.sleep(60)",
+        str(pid_file),
+    ]
+
+    result = process.run(spawner, timeout=2)
+
+    assert (result.timed_out, result.exit_code) == (True, None)
+    grandchild = int(pid_file.read_text())
+    # SIGKILL to a group is delivered as each member is next scheduled: allow for that.
+    wait_until(lambda: ended(grandchild), timeout=30, message=f"pid {grandchild} to end")
+
+
+def ended(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_arguments_are_passed_as_they_are_never_through_a_shell(tmp_path):
+    result = process.run([sys.executable, "-c", "import sys; print(sys.argv[1:])", "$(id)", "a;b", "`x`"], timeout=10)
+
+    assert result.stdout == "['$(id)', 'a;b', '`x`']\n"
+
+
+def test_a_restarts_output_is_cut_to_the_audits_bound():
+    kept = verify.bounded("y" * 9000)
+
+    assert kept.startswith("y" * 8000)
+    assert kept.endswith("(1000 more characters cut)")

@@ -1,0 +1,97 @@
+"""`manage.py doctor` says in words what keeps wpdash from working, exit code 0/1."""
+
+from __future__ import annotations
+
+import io
+import os
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from server_monitor.workflows import doctor, metrics
+
+
+@pytest.fixture
+def healthy_host(fake_systemd, settings, tmp_path):
+    log = tmp_path / "access.log"
+    log.write_text("one line\n")
+    settings.WPDASH_LOGS = {"nginx-access": str(log)}
+    settings.WPDASH_METRICS_SOURCE = "local"
+    metrics.reset()
+    yield fake_systemd
+    metrics.reset()
+
+
+def run_doctor() -> tuple[int, str]:
+    out = io.StringIO()
+    try:
+        call_command("doctor", stdout=out)
+    except CommandError as error:
+        return error.returncode, out.getvalue() + str(error)
+    return 0, out.getvalue()
+
+
+def test_a_healthy_host_passes_every_check(healthy_host, db):
+    code, output = run_doctor()
+
+    assert code == 0, output
+    assert "All " in output and "checks passed" in output
+    assert "FAIL" not in output
+
+
+def test_it_says_when_systemd_is_not_running(healthy_host, db):
+    healthy_host.go_offline()
+
+    code, output = run_doctor()
+
+    assert code == 1
+    assert "FAIL systemd" in output
+    assert "systemd is not running on this host" in output
+
+
+def test_it_names_an_unreadable_or_missing_log(healthy_host, db, settings, tmp_path):
+    settings.WPDASH_LOGS = {"php-fpm": str(tmp_path / "php8.2-fpm.log")}
+
+    code, output = run_doctor()
+
+    assert code == 1
+    assert "FAIL logs" in output
+    assert "php-fpm" in output
+
+
+def test_it_says_when_netdata_does_not_answer(healthy_host, db, settings):
+    settings.WPDASH_METRICS_SOURCE = "auto"
+    settings.NETDATA_URL = "http://127.0.0.1:9"
+
+    code, output = run_doctor()
+
+    assert code == 1
+    assert "FAIL netdata" in output
+    assert "fall back to local sampling" in output
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the real sudo answers -l for root only without a rule")
+def test_it_asks_the_real_sudo_whether_restarts_are_allowed(healthy_host, db, settings):
+    settings.WPDASH_SUDO = True
+
+    findings = {finding.check: finding for finding in doctor.check_services()}
+
+    assert findings["sudo"].ok, findings["sudo"].message
+
+
+def test_admins_see_the_problems_on_the_status_page(healthy_host, superuser, client, settings, tmp_path):
+    settings.WPDASH_LOGS = {"php-fpm": str(tmp_path / "php8.2-fpm.log")}
+    client.force_login(superuser)
+
+    html = client.get("/").content.decode()
+
+    assert "Setup checks" in html
+    assert "php-fpm" in html
+
+
+def test_other_users_do_not_see_setup_checks(healthy_host, viewer, client, settings, tmp_path):
+    settings.WPDASH_LOGS = {"php-fpm": str(tmp_path / "php8.2-fpm.log")}
+    client.force_login(viewer)
+
+    assert "Setup checks" not in client.get("/").content.decode()
