@@ -70,3 +70,10 @@ def add_configured_names(result: dict[str, Any], generator: Any, request: Any, p
                 if parameter.get("in") == "path" and parameter.get("name") in names:
                     parameter["schema"] = {**parameter.get("schema", {}), "enum": names[parameter["name"]]}
     return result
+
+
+def paths_without_trailing_slash(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """Write every path as the README and the specification do: without a trailing
+    slash (the routes take both; drf-spectacular renders their optional "/?" as "/")."""
+    result["paths"] = {path.rstrip("/") or "/": operations for path, operations in result.get("paths", {}).items()}
+    return result

@@ -189,6 +189,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "wpdash.schema.add_error_responses",
         "wpdash.schema.add_configured_names",
+        "wpdash.schema.paths_without_trailing_slash",
     ],
 }
 

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework_simplejwt.views import TokenRefreshView
 
 from server_monitor.web import health
+from server_monitor.web.api.root import ApiRootView
 from server_monitor.web.pages import views as pages
 from wpdash.auth_views import LockoutAwareTokenObtainPairView, MeView, PasswordGrantLoginView
 
@@ -27,14 +28,15 @@ urlpatterns = [
     path("accounts/login/", sign_in, name="login"),
     path("accounts/logout/", sign_out, name="logout"),
     path("admin/", admin.site.urls),
-    path("api/v1/auth/token/", LockoutAwareTokenObtainPairView.as_view(), name="token_obtain_pair"),
-    path("api/v1/auth/token/refresh/", TokenRefreshView.as_view(), name="token_refresh"),
-    # The specification's sign-in: the path is written without a slash there; both work.
+    # Every API path works with or without its trailing slash (the documents write none).
+    re_path(r"^api/v1/?$", ApiRootView.as_view(), name="api-v1-root"),
+    re_path(r"^api/v1/auth/token/?$", LockoutAwareTokenObtainPairView.as_view(), name="token_obtain_pair"),
+    re_path(r"^api/v1/auth/token/refresh/?$", TokenRefreshView.as_view(), name="token_refresh"),
     re_path(r"^api/v1/auth/login/?$", PasswordGrantLoginView.as_view(), name="password_login"),
     re_path(r"^api/v1/auth/me/?$", MeView.as_view(), name="me"),
     path("", include(browsable_api_auth)),
-    path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
+    re_path(r"^api/v1/schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    re_path(r"^api/v1/docs/?$", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("api/v1/server/", include("server_monitor.web.api.urls")),
 ]
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django import template
@@ -123,3 +124,27 @@ def number(value: float | None, digits: int = 1) -> str:
     if value is None:
         return "—"
     return f"{value:,.{digits}f}"
+
+
+@register.filter
+def sentence(text: object) -> str:
+    """`text` ending in exactly one full stop (error details may or may not bring their own)."""
+    words = str(text).rstrip()
+    return words if words.endswith((".", "!", "?")) else f"{words}."
+
+
+@register.simple_tag
+def history_note(points: Sequence[Mapping[str, Any]], now: float | None = None) -> str:
+    """Where a sparkline's history begins, when that is after its window's start.
+
+    Right after the dashboard (local sampling) or Netdata started, the 1h and 24h
+    windows are mostly empty; a sliver of line on the right must not read as "quiet".
+    Empty when the window is full from its first point.
+    """
+    first_known = next((index for index, point in enumerate(points) if point.get("value") is not None), None)
+    if first_known is None:
+        return "No history yet" if points else ""
+    if first_known == 0:
+        return ""
+    age = max(0, int((time.time() if now is None else now) - points[first_known]["timestamp"]))
+    return f"History begins {duration_human(age)} ago"

@@ -43,6 +43,8 @@ __all__ = [
 
 logger = logging.getLogger("server_monitor.metrics")
 
+# The finest window: its newest point is every range's "current" value.
+LATEST_RANGE = "5m"
 # How long auto mode trusts a failed Netdata attempt before trying again.
 DOWN_SECONDS = 15.0
 
@@ -82,10 +84,30 @@ def local_metrics(range_: Range) -> dict[str, Any]:
 def get_metrics(range_name: str = DEFAULT_RANGE) -> dict[str, Any]:
     """{source, range, cpu, ram, disk, disk_io, network_in, network_out} for one window.
 
-    Raises ValueError for a range not in RANGES, and MetricsUnavailable when the
-    source is ``netdata`` and Netdata cannot answer.
+    Each series' ``current`` is the newest value of the finest window (LATEST_RANGE),
+    whichever range is asked, so the big number of a card does not change with the
+    range; ``average`` is the window's own mean. Raises ValueError for a range not in
+    RANGES, and MetricsUnavailable when the source is ``netdata`` and Netdata cannot
+    answer.
     """
     range_ = get_range(range_name)
+    answer = _window(range_)
+    if range_.name == LATEST_RANGE:
+        return answer
+    latest_range = get_range(LATEST_RANGE)
+    if answer["source"] == "local":  # no second try of a Netdata that just failed
+        latest = local_metrics(latest_range)
+    else:
+        try:
+            latest = netdata_client().metrics(latest_range, _local_disk)  # cached: open pages ask for it too
+        except MetricsUnavailable:
+            return answer  # the window's own newest value is still the best there is
+    for key in SERIES:
+        answer[key]["current"] = latest[key]["current"]
+    return answer
+
+
+def _window(range_: Range) -> dict[str, Any]:
     source = settings.WPDASH_METRICS_SOURCE
     if source == "local":
         return local_metrics(range_)

@@ -16,8 +16,8 @@ def test_the_service_and_log_names_are_enums_of_the_settings(settings):
     paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
 
     for path, method in [
-        ("/api/v1/server/services/{name}/", "get"),
-        ("/api/v1/server/services/{name}/restart/", "post"),
+        ("/api/v1/server/services/{name}", "get"),
+        ("/api/v1/server/services/{name}/restart", "post"),
     ]:
         assert parameter(paths, path, method, "name")["schema"]["enum"] == ["nginx", "php8.2-fpm"]
-    assert parameter(paths, "/api/v1/server/logs/{log_type}/", "get", "log_type")["schema"]["enum"] == ["nginx-access"]
+    assert parameter(paths, "/api/v1/server/logs/{log_type}", "get", "log_type")["schema"]["enum"] == ["nginx-access"]

@@ -156,7 +156,7 @@ def test_a_missing_value_is_null_never_a_made_up_zero(viewer_client, settings):
 
 def test_get_metrics_is_registered_in_the_schema_and_requires_authentication(anonymous_client, db):
     """Success criterion: "GET /api/v1/server/metrics endpoint registered and requires authentication"."""
-    assert "get" in schema_paths()["/api/v1/server/metrics/"]
+    assert "get" in schema_paths()["/api/v1/server/metrics"]
     assert anonymous_client.get(METRICS).status_code == 401
 
 
@@ -366,7 +366,7 @@ def test_service_routes_are_in_the_schema_and_unauthenticated_requests_get_401(a
     """Verification: "Routes registered: OpenAPI shows /api/v1/server/services endpoints"
     and "Auth required: Unauthenticated requests return 401"."""
     paths = schema_paths()
-    assert {"/api/v1/server/services/", "/api/v1/server/services/{name}/"} <= set(paths)
+    assert {"/api/v1/server/services", "/api/v1/server/services/{name}"} <= set(paths)
     assert anonymous_client.get(SERVICES).status_code == 401
     assert anonymous_client.post(f"{SERVICES}/nginx/restart").status_code == 401
     assert fake_systemd.invocations() == []
@@ -441,7 +441,7 @@ def test_log_types_nginx_access_nginx_error_php_fpm_and_mysql_are_supported(db):
 
     assert tuple(settings.WPDASH_LOGS) == SEED_LOG_TYPES
     parameter = next(
-        p for p in schema_paths()["/api/v1/server/logs/{log_type}/"]["get"]["parameters"] if p["in"] == "path"
+        p for p in schema_paths()["/api/v1/server/logs/{log_type}"]["get"]["parameters"] if p["in"] == "path"
     )
     assert parameter["schema"]["enum"] == list(SEED_LOG_TYPES)
 
@@ -497,7 +497,7 @@ def test_only_allowlisted_log_paths_can_be_accessed(viewer_client, seed_logs, na
 
 def test_log_routes_are_in_the_schema_and_need_authentication(anonymous_client, seed_logs):
     """Verification: "REST route registered" and "Auth required: Unauthenticated requests return 401 (REST)"."""
-    assert "/api/v1/server/logs/{log_type}/" in schema_paths()
+    assert "/api/v1/server/logs/{log_type}" in schema_paths()
     assert anonymous_client.get(f"{LOGS}/nginx-access").status_code == 401
 
 

@@ -170,7 +170,7 @@ def test_anonymous_requests_are_refused(anonymous_client, configured, url):
 def test_the_schema_documents_the_shapes_and_the_400(viewer_client):
     schema = viewer_client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
 
-    operation = schema["paths"]["/api/v1/server/logs/{log_type}/"]["get"]
+    operation = schema["paths"]["/api/v1/server/logs/{log_type}"]["get"]
     assert {p["name"] for p in operation["parameters"]} == {"log_type", "lines"}
     lines = next(p for p in operation["parameters"] if p["name"] == "lines")
     assert (lines["schema"]["minimum"], lines["schema"]["maximum"], lines["schema"]["default"]) == (1, 500, 50)

@@ -44,7 +44,7 @@ def test_the_local_source_answers_every_range_in_the_documented_shape(viewer_cli
     assert body["range"] == range_name
     for key, unit in UNITS.items():
         series = body[key]
-        assert set(series) == {"name", "current", "unit", "points"}
+        assert set(series) == {"name", "current", "average", "unit", "points"}
         assert series["unit"] == unit
         assert len(series["points"]) == points
         stamps = [point["timestamp"] for point in series["points"]]
@@ -78,7 +78,7 @@ def test_the_openapi_schema_documents_the_shapes_and_errors(viewer_client):
     }
     components = schema["components"]["schemas"]
     assert set(components["Metrics"]["properties"]) == KEYS
-    assert set(components["MetricSeries"]["properties"]) == {"name", "current", "unit", "points"}
+    assert set(components["MetricSeries"]["properties"]) == {"name", "current", "average", "unit", "points"}
     assert set(components["MetricPoint"]["properties"]) == {"timestamp", "value"}
 
 

@@ -87,6 +87,7 @@ ROUTES: dict[str, Route] = {
     "schema": Route("GET", "/api/v1/schema/", api()),
     "docs": Route("GET", "/api/v1/docs/", api()),
     "api-root": Route("GET", f"/{S}", api()),
+    "api-v1-root": Route("GET", "/api/v1/", api()),
     "service-list": Route("GET", f"/{S}services", api()),
     "service-detail": Route("GET", f"/{S}services/nginx", api()),
     "service-restart": Route("POST", f"/{S}services/nginx/restart", api(allowed=RESTARTERS)),

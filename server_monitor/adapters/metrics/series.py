@@ -5,7 +5,9 @@ each series is ``{name, current, unit, points: [{timestamp, value}]}`` with poin
 oldest first. ``timestamp`` is Unix time in whole seconds (UTC): the end of the
 interval whose average ``value`` is. ``value`` is ``None`` where the source has no
 data (before it started, a gap): never a made-up zero. ``current`` is the newest
-non-null value, or ``None`` when the window holds no data at all.
+non-null value, or ``None`` when the window holds no data at all (workflows.metrics
+makes it the newest value of the finest window for every range); ``average`` is the
+mean of the window's values, ``None`` likewise.
 """
 
 from __future__ import annotations
@@ -48,10 +50,12 @@ def series(key: str, points: Iterable[Point]) -> dict[str, Any]:
     ordered = sorted(points, key=lambda point: point[0])
     values = [(timestamp, rounded(value)) for timestamp, value in ordered]
     current = next((value for _, value in reversed(values) if value is not None), None)
+    known = [value for _, value in values if value is not None]
     name, unit = SERIES[key]
     return {
         "name": name,
         "current": current,
+        "average": rounded(sum(known) / len(known)) if known else None,
         "unit": unit,
         "points": [{"timestamp": timestamp, "value": value} for timestamp, value in values],
     }

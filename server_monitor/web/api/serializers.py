@@ -162,7 +162,11 @@ class MetricPointSerializer(serializers.Serializer):
 
 class MetricSeriesSerializer(serializers.Serializer):
     name = serializers.CharField(help_text="Display name, e.g. CPU or Network in.")
-    current = serializers.FloatField(allow_null=True, help_text="The newest non-null value; null if none.")
+    current = serializers.FloatField(
+        allow_null=True,
+        help_text="The newest value, the same for every range (it comes from the 5m window); null if none.",
+    )
+    average = serializers.FloatField(allow_null=True, help_text="The mean of this window's values; null if none.")
     unit = serializers.CharField(help_text="%, KiB/s or kbit/s.")
     points = MetricPointSerializer(many=True, help_text="Oldest first.")
 
