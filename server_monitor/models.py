@@ -18,7 +18,7 @@ class RestartAction(models.Model):
 
     The runner fields name the process that runs (or is about to run) the restart:
     when that process is gone while the row is still pending or running, the row is
-    marked interrupted (see restarts.recover_interrupted).
+    marked interrupted (see workflows.runners.recover_interrupted).
     """
 
     class Status(models.TextChoices):
@@ -56,6 +56,9 @@ class RestartAction(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     exit_code = models.IntegerField(null=True, blank=True)
     output = models.TextField(blank=True)
+    journal = models.TextField(
+        blank=True, help_text="The unit's journal since the restart began, kept when it failed or timed out."
+    )
     note = models.CharField(max_length=1000, blank=True, help_text="Why the outcome is what it is.")
     state_before = models.CharField(max_length=64, blank=True)
     main_pid_before = models.PositiveIntegerField(null=True, blank=True)

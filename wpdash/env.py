@@ -100,6 +100,16 @@ def envurl(name: str, default: str, schemes: Iterable[str], environ: Mapping[str
     return value.rstrip("/")
 
 
+def envpath(name: str, default: str, environ: Mapping[str, str] | None = None) -> str:
+    """An absolute path, normalised; `default` (which may be "" for "none") when unset."""
+    value = _raw(name, environ)
+    if value is None:
+        return default
+    if not os.path.isabs(value):
+        raise ImproperlyConfigured(f"{name}={value!r} must be an absolute path.")
+    return os.path.normpath(value)
+
+
 def service_allowlist(name: str, default: Iterable[str], environ: Mapping[str, str] | None = None) -> list[str]:
     """The systemd units the dashboard may show and restart, validated as unit names."""
     units = envlist(name, default, environ)
@@ -111,8 +121,11 @@ def service_allowlist(name: str, default: Iterable[str], environ: Mapping[str, s
     return list(dict.fromkeys(units))  # keep order, drop repeats
 
 
+JOURNAL_PREFIX = "journal:"  # a log source value naming a systemd unit's journal
+
+
 def log_sources(name: str, default: Mapping[str, str], environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """`name=/absolute/path` pairs, comma separated. Paths must be absolute."""
+    """`name=/absolute/path` or `name=journal:UNIT` pairs, comma separated."""
     value = _raw(name, environ)
     if value is None:
         return dict(default)
@@ -124,10 +137,18 @@ def log_sources(name: str, default: Mapping[str, str], environ: Mapping[str, str
         log_name, path = log_name.strip(), path.strip()
         if not sep or not LOG_NAME_RE.match(log_name):
             raise ImproperlyConfigured(f"{name}: {pair.strip()!r} is not name=path with a name of a-z, 0-9, - and _.")
-        if not os.path.isabs(path) or "\x00" in path:
-            raise ImproperlyConfigured(f"{name}: the path of {log_name!r} must be absolute, got {path!r}.")
         if log_name in sources:
             raise ImproperlyConfigured(f"{name}: {log_name!r} is given twice.")
+        if path.startswith(JOURNAL_PREFIX):
+            unit = path[len(JOURNAL_PREFIX) :]
+            if not UNIT_NAME_RE.match(unit):
+                raise ImproperlyConfigured(f"{name}: {unit!r} of {log_name!r} is not a valid systemd unit name.")
+            sources[log_name] = path
+            continue
+        if not os.path.isabs(path) or "\x00" in path:
+            raise ImproperlyConfigured(
+                f"{name}: the path of {log_name!r} must be absolute or journal:UNIT, got {path!r}."
+            )
         sources[log_name] = os.path.normpath(path)
     if not sources:
         raise ImproperlyConfigured(f"{name} is set but names no log.")

@@ -7,6 +7,7 @@ ImproperlyConfigured naming the variable.
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -212,6 +213,11 @@ WPDASH_SERVICES = env.service_allowlist("WPDASH_SERVICES", DEFAULT_SERVICES)
 WPDASH_SYSTEMCTL = env.envstr("WPDASH_SYSTEMCTL", "/usr/bin/systemctl")
 WPDASH_SUDO = env.envbool("WPDASH_SUDO", True)
 WPDASH_RESTART_APPROVAL = env.envbool("WPDASH_RESTART_APPROVAL", False)
+# The systemd journal, read only through journalctl (server_monitor/adapters/journal.py).
+# An empty directory means the system journal; a directory (e.g. of journal files
+# copied from another host, or the tests' own) is read with `--directory=`.
+WPDASH_JOURNALCTL = env.envpath("WPDASH_JOURNALCTL", "/usr/bin/journalctl")
+WPDASH_JOURNAL_DIRECTORY = env.envpath("WPDASH_JOURNAL_DIRECTORY", "")
 
 
 def _newest_php_fpm_log() -> str:
@@ -223,15 +229,24 @@ def _newest_php_fpm_log() -> str:
     return str(candidates[-1]) if candidates else "/var/log/php8.2-fpm.log"
 
 
+def _mariadb_log() -> str:
+    """MariaDB's error log where it writes one; on Debian 12 it logs to the journal only."""
+    path = "/var/log/mysql/error.log"
+    return path if os.path.exists(path) else env.JOURNAL_PREFIX + "mariadb.service"
+
+
 WPDASH_LOGS = env.log_sources(
     "WPDASH_LOGS",
     {
         "nginx-access": "/var/log/nginx/access.log",
         "nginx-error": "/var/log/nginx/error.log",
         "php-fpm": _newest_php_fpm_log(),
-        "mysql": "/var/log/mysql/error.log",
+        "mysql": _mariadb_log(),
     },
 )
+# How far back a search (?q=) of a file log reads before it answers with what it found:
+# the bound on its time and I/O, whatever the file's size.
+WPDASH_LOG_SEARCH_BYTES = env.envint("WPDASH_LOG_SEARCH_BYTES", 256 * 1024 * 1024, minimum=64 * 1024)
 
 LOGGING = {
     "version": 1,

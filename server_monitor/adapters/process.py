@@ -1,7 +1,8 @@
 """Child processes: list arguments, a deadline, bounded output and a minimal environment.
 
-Every program wpdash starts (systemctl, sudo, journalctl) goes through `run`, so the
-rules hold everywhere: never a shell, never past its deadline (its whole process
+Every program wpdash starts (systemctl, sudo, journalctl) goes through `run`, or
+`start` for a follower that outlives one call (journalctl --follow), so the rules hold
+everywhere: never a shell, never past its deadline (its whole process
 group is killed), never more than `limit` bytes kept per stream, and never the
 server's own environment, which holds secrets.
 """
@@ -100,3 +101,21 @@ def kill(process: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):
         process.kill()
     process.wait()
+
+
+def start(argv: Sequence[str]) -> subprocess.Popen[bytes]:
+    """Start a long-running child (a follower) under the same rules as `run`.
+
+    A list of arguments and never a shell, the minimal environment, stdin closed,
+    and a process group of its own so that `kill` ends it with its children. The
+    caller reads stdout and stderr (both pipes) within its own bounds and ends the
+    child with `kill`. Raises OSError when the program cannot be started.
+    """
+    return subprocess.Popen(
+        list(argv),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        env=child_environment(),
+    )

@@ -10,6 +10,8 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from server_monitor.adapters.logs.sources import journal_source_name
+
 register = template.Library()
 
 WIDTH, HEIGHT = 120.0, 32.0
@@ -124,6 +126,12 @@ def number(value: float | None, digits: int = 1) -> str:
     if value is None:
         return "—"
     return f"{value:,.{digits}f}"
+
+
+@register.filter
+def journal_log(service: Any) -> str:
+    """The log source name of a service card's journal (`journal:nginx`)."""
+    return journal_source_name(service.name, service.unit)
 
 
 @register.filter

@@ -37,7 +37,7 @@ class RestartActionAdmin(admin.ModelAdmin):
     )
     list_display_links = ("id", "requested_at")
     list_filter = ("status", "service", "requested_by")
-    search_fields = ("service", "unit", "requested_by__username", "client_address", "note", "output")
+    search_fields = ("service", "unit", "requested_by__username", "client_address", "note", "output", "journal")
     date_hierarchy = "requested_at"
     list_select_related = ("requested_by", "approved_by")
     actions = ["approve_selected", "reject_selected"]
@@ -57,14 +57,12 @@ class RestartActionAdmin(admin.ModelAdmin):
                     "state_after",
                     "main_pid_after",
                     "output",
+                    "journal",
                 )
             },
         ),
     )
     readonly_fields = [field for fieldset in fieldsets for field in fieldset[1]["fields"] if isinstance(field, str)]
-
-    class Media:
-        css = {"all": ["server_monitor/admin.css"]}  # a class, not style="": the CSP forbids inline styles
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, action: RestartAction) -> str:

@@ -15,7 +15,7 @@ from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 
-from server_monitor.adapters import systemd
+from server_monitor.adapters import journal, systemd
 from server_monitor.adapters.logs import sources
 from server_monitor.errors import DomainError
 from server_monitor.workflows import metrics
@@ -76,13 +76,27 @@ def check_services() -> list[Finding]:
 
 
 def check_logs() -> list[Finding]:
+    """Each configured source; the units' own journals are one check (check_journal)."""
     findings = []
-    for status in sources.all_statuses():
+    for status in sources.all_statuses(unit_journals=False):
         if status.available:
             findings.append(Finding("logs", True, f"{status.name}: {status.path} is readable."))
         else:
             findings.append(Finding("logs", False, f"{status.name}: {status.reason}"))
     return findings
+
+
+def check_journal() -> list[Finding]:
+    """The journal every unit's log source and a failed restart's reason are read from."""
+    try:
+        systemd.list_statuses()
+    except DomainError:
+        return []  # no systemd: check_services says so, and there are no unit journals
+    try:
+        journal.end_cursor()
+    except DomainError as error:
+        return [Finding("journal", False, f"{error.detail.rstrip('.')}. Unit logs and restart reasons are not shown.")]
+    return [Finding("journal", True, "The systemd journal is readable: every unit's log can be shown.")]
 
 
 def check_netdata() -> list[Finding]:
@@ -96,7 +110,7 @@ def check_netdata() -> list[Finding]:
 
 
 def run_checks() -> list[Finding]:
-    return [*check_database(), *check_services(), *check_logs(), *check_netdata()]
+    return [*check_database(), *check_services(), *check_logs(), *check_journal(), *check_netdata()]
 
 
 def cached_problems() -> list[Finding]:

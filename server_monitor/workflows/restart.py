@@ -90,7 +90,19 @@ class Outcome:
         if action.status == Status.RUNNING:
             return cls(action, True, f"Restart of {name} is running")
         why = f": {action.note}" if action.note else ""
-        return cls(action, False, f"Restart of {name} {action.get_status_display()}{why}")
+        told = _journal_says(action.journal)
+        return cls(action, False, f"Restart of {name} {action.get_status_display()}{why}{told}")
+
+
+JOURNAL_LINES_IN_MESSAGE = 3
+
+
+def _journal_says(journal: str) -> str:
+    """The last lines the unit logged, for the failure message: usually the reason."""
+    lines = [line for line in journal.splitlines() if line.strip()]
+    if not lines or journal.startswith("("):  # nothing, or why the journal could not be read
+        return ""
+    return ". The unit's journal says: " + " | ".join(lines[-JOURNAL_LINES_IN_MESSAGE:])
 
 
 # --- who may -------------------------------------------------------------------------

@@ -8,9 +8,10 @@ into the audit row beside the outcome.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
-from server_monitor.adapters import systemd
+from server_monitor.adapters import journal, systemd
 from server_monitor.adapters.process import RunResult
 from server_monitor.errors import DomainError
 from server_monitor.models import RestartAction
@@ -18,6 +19,11 @@ from server_monitor.workflows import audit
 
 logger = logging.getLogger("server_monitor.restarts")
 Status = RestartAction.Status
+
+# The unit's own words on a failed restart ("unknown directive … in nginx.conf"):
+# enough lines to hold a config error and its context, bounded for the audit row.
+JOURNAL_LINES = 50
+JOURNAL_BYTES = 16 * 1024
 
 
 def run(action: RestartAction, before: systemd.ServiceStatus) -> RestartAction:
@@ -30,6 +36,7 @@ def run(action: RestartAction, before: systemd.ServiceStatus) -> RestartAction:
         "main_pid_before": before.main_pid,
         "note": "the restart did not complete (unexpected error; see the server log)",
     }
+    began_usec = time.time_ns() // 1000
     try:
         result = systemd.restart(action.service)
         outcome["exit_code"] = result.exit_code
@@ -42,6 +49,8 @@ def run(action: RestartAction, before: systemd.ServiceStatus) -> RestartAction:
             after = None
             outcome["note"] = f"state after the restart unknown: {error.detail}"
         outcome.update(judge(before, after, result))
+        if outcome["status"] in (Status.FAILED, Status.TIMED_OUT):
+            outcome["journal"] = journal_since(action.unit, began_usec)
     except Exception:
         # Recorded as failed with a note, and the lock is released: a bug here must
         # not leave the unit unrestartable until the server restarts.
@@ -74,6 +83,14 @@ def judge(before: systemd.ServiceStatus, after: systemd.ServiceStatus | None, re
     if not renewed:
         return {"status": Status.FAILED, "note": "exit 0, but the unit shows no new activation (same MainPID)"}
     return {"status": Status.SUCCEEDED, "note": f"active again, MainPID {before.main_pid} → {after.main_pid}"}
+
+
+def journal_since(unit: str, since_usec: int) -> str:
+    """The unit's journal lines since `since_usec`, or why they cannot be read."""
+    try:
+        return "\n".join(journal.entries_since(unit, since_usec, JOURNAL_LINES, JOURNAL_BYTES))
+    except DomainError as error:
+        return f"(the unit's journal cannot be read: {error.detail})"
 
 
 def bounded(text: str) -> str:

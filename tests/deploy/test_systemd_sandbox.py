@@ -87,6 +87,13 @@ def test_sudo_still_restarts_a_unit_as_root_inside_the_sandbox(sandboxed):
     assert "argv=restart -- nginx\n" in result["output"]
 
 
+def test_the_service_user_can_run_journalctl_for_journal_sources(sandboxed):
+    [result] = sandboxed(as_user("/usr/bin/journalctl", "--version"))
+
+    assert result["exit"] == 0, result["output"]
+    assert result["output"].startswith("systemd ")
+
+
 def test_no_other_setuid_program_can_be_started(sandboxed):
     results = sandboxed(as_user("/usr/bin/su", "-c", "id"), as_user("/usr/bin/passwd", "--status"))
 

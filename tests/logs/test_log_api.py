@@ -171,11 +171,11 @@ def test_the_schema_documents_the_shapes_and_the_400(viewer_client):
     schema = viewer_client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
 
     operation = schema["paths"]["/api/v1/server/logs/{log_type}"]["get"]
-    assert {p["name"] for p in operation["parameters"]} == {"log_type", "lines"}
+    assert {p["name"] for p in operation["parameters"]} == {"log_type", "lines", "q"}
     lines = next(p for p in operation["parameters"] if p["name"] == "lines")
     assert (lines["schema"]["minimum"], lines["schema"]["maximum"], lines["schema"]["default"]) == (1, 500, 50)
     assert {"200", "400"} <= set(operation["responses"])  # beside the generic errors of wpdash.schema
     tail = schema["components"]["schemas"]["LogTail"]["properties"]
-    assert set(tail) == {"log_type", "lines", "timestamp", "available", "reason"}
+    assert set(tail) == {"log_type", "lines", "timestamp", "available", "reason", "scanned_bytes", "reached_start"}
     source = schema["components"]["schemas"]["LogSource"]["properties"]
     assert {"name", "path", "exists", "readable", "size", "modified"} <= set(source)

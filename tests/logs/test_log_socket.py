@@ -131,10 +131,19 @@ async def test_a_long_pause_drops_the_oldest_lines_and_says_how_many(access_log,
     ("message", "error"),
     [
         ("not json", "not JSON"),
-        ("[1, 2]", 'unknown action: use {"action": "pause"} or {"action": "resume"}'),
-        ('{"action": "delete"}', 'unknown action: use {"action": "pause"} or {"action": "resume"}'),
-        ('{"action": ["pause"]}', 'unknown action: use {"action": "pause"} or {"action": "resume"}'),
-        ("null", 'unknown action: use {"action": "pause"} or {"action": "resume"}'),
+        (
+            "[1, 2]",
+            'unknown action: use {"action": "pause"}, {"action": "resume"} or {"action": "filter", "q": "text"}',
+        ),
+        (
+            '{"action": "delete"}',
+            'unknown action: use {"action": "pause"}, {"action": "resume"} or {"action": "filter", "q": "text"}',
+        ),
+        (
+            '{"action": ["pause"]}',
+            'unknown action: use {"action": "pause"}, {"action": "resume"} or {"action": "filter", "q": "text"}',
+        ),
+        ("null", 'unknown action: use {"action": "pause"}, {"action": "resume"} or {"action": "filter", "q": "text"}'),
         ("x" * 5000, 'send a small JSON text message such as {"action": "pause"}'),
     ],
 )

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from server_monitor.workflows import doctor, metrics
+from tests.support.journal import JournalDirectory, require_journal_tools
 
 
 @pytest.fixture
@@ -17,6 +18,9 @@ def healthy_host(fake_systemd, settings, tmp_path):
     log = tmp_path / "access.log"
     log.write_text("one line\n")
     settings.WPDASH_LOGS = {"nginx-access": str(log)}
+    journal = JournalDirectory(tmp_path / "journal")  # a real journal: no journald runs here
+    journal.load_fixture(require_journal_tools())
+    settings.WPDASH_JOURNAL_DIRECTORY = str(journal.path)
     settings.WPDASH_METRICS_SOURCE = "local"
     metrics.reset()
     yield fake_systemd
@@ -48,6 +52,17 @@ def test_it_says_when_systemd_is_not_running(healthy_host, db):
     assert code == 1
     assert "FAIL systemd" in output
     assert "systemd is not running on this host" in output
+
+
+def test_it_says_when_the_journal_cannot_be_read(healthy_host, db, settings, tmp_path):
+    settings.WPDASH_JOURNAL_DIRECTORY = str(tmp_path / "empty-journal")
+    (tmp_path / "empty-journal").mkdir()
+
+    code, output = run_doctor()
+
+    assert code == 1
+    assert "FAIL journal" in output
+    assert "No journal files were found" in output
 
 
 def test_it_names_an_unreadable_or_missing_log(healthy_host, db, settings, tmp_path):

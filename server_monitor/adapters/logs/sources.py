@@ -4,6 +4,11 @@ This package is the only code that opens log files. Names come from a request; p
 never do: a name is looked up in settings.WPDASH_LOGS (read at call time, so tests can
 override it), and anything that is not one of its keys is an UnknownLog before the
 file system is touched. When a file cannot be read, the reason says what to do.
+
+A source is a file, or a systemd unit's journal (read through adapters.journal): a
+WPDASH_LOGS value `journal:UNIT`, or `journal:NAME` for every allowlisted service,
+listed for the installed ones. The prefix cannot collide with a configured name
+(those are a-z, 0-9, - and _ only) and stays stable (docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -14,12 +19,15 @@ import os
 import pwd
 import stat
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from django.conf import settings
 
-from server_monitor.errors import NotAllowed, Unavailable
+from server_monitor.adapters import journal, systemd
+from server_monitor.errors import DomainError, NotAllowed, Unavailable
+from wpdash.env import JOURNAL_PREFIX
 
 logger = logging.getLogger("server_monitor.logs")
 
@@ -37,7 +45,18 @@ class LogUnavailable(Unavailable):
 @dataclass(frozen=True)
 class LogSource:
     name: str
-    path: str
+    path: str  # a file's absolute path, or "journal:UNIT"
+    unit: str | None = None  # a journal source's systemd unit
+
+    @property
+    def is_journal(self) -> bool:
+        return self.unit is not None
+
+
+def _source(name: str, value: str) -> LogSource:
+    if value.startswith(JOURNAL_PREFIX):
+        return LogSource(name, value, unit=systemd.unit_file_name(value[len(JOURNAL_PREFIX) :]))
+    return LogSource(name, value)
 
 
 @dataclass(frozen=True)
@@ -56,19 +75,50 @@ class SourceStatus:
 
 
 def configured_sources() -> list[LogSource]:
-    return [LogSource(name, path) for name, path in settings.WPDASH_LOGS.items()]
+    """WPDASH_LOGS, then the journal of every installed allowlisted unit (none without systemd)."""
+    return settings_sources() + unit_journals()
+
+
+def settings_sources() -> list[LogSource]:
+    return [_source(name, value) for name, value in settings.WPDASH_LOGS.items()]
+
+
+def journal_source_name(service: str, unit: str) -> str:
+    """`journal:NAME` of a service card: its unit's own name when that is allowlisted too
+    (mysql is mariadb.service: one journal, one name), else the service's."""
+    stem = unit.removesuffix(".service")
+    return JOURNAL_PREFIX + (stem if stem in settings.WPDASH_SERVICES else service)
+
+
+def unit_journals() -> list[LogSource]:
+    try:
+        statuses = systemd.list_statuses()
+    except DomainError:
+        return []  # no systemd here: no unit journals, and the services panel says why
+    names = dict.fromkeys(journal_source_name(status.name, status.unit) for status in statuses)
+    return [_journal_of(name) for name in names]
+
+
+def _journal_of(name: str) -> LogSource:
+    service = name[len(JOURNAL_PREFIX) :]
+    return LogSource(name, JOURNAL_PREFIX + systemd.unit_file_name(service), unit=systemd.unit_file_name(service))
 
 
 def get_source(name: object) -> LogSource:
-    """The configured source called `name`; anything else is an UnknownLog.
+    """The configured source called `name`, or `journal:SERVICE` of an allowlisted
+    service; anything else is an UnknownLog. Runs nothing.
 
     A plain dictionary lookup: traversal strings, absolute paths or NUL bytes are
     simply not keys, and the error does not echo what the client sent.
     """
     logs: dict[str, str] = settings.WPDASH_LOGS
-    if not isinstance(name, str) or name not in logs:
-        raise UnknownLog(f"Unknown log type. Configured log types: {', '.join(sorted(logs))}.")
-    return LogSource(name, logs[name])
+    if isinstance(name, str) and name in logs:
+        return _source(name, logs[name])
+    if isinstance(name, str) and name.startswith(JOURNAL_PREFIX) and name[len(JOURNAL_PREFIX) :] in systemd.allowlist():
+        return _journal_of(name)
+    raise UnknownLog(
+        f"Unknown log type. Configured log types: {', '.join(sorted(logs))}, and journal:NAME of an allowed service."
+    )
 
 
 # --- opening -------------------------------------------------------------------------
@@ -164,8 +214,35 @@ def note_availability(source: LogSource, reason: str | None) -> None:
         logger.info("log %s is available again", source.name)
 
 
+JOURNAL_CHECK_SECONDS = 30.0  # a journal's readability is asked of journalctl at most this often
+_journal_checks: dict[str, tuple[float, str | None]] = {}
+
+
+def journal_reason(unit: str) -> str | None:
+    """Why the unit's journal cannot be read, or None; journalctl is asked at most every
+    JOURNAL_CHECK_SECONDS per unit, so a page listing sources stays cheap."""
+    now = time.monotonic()
+    with _reported_lock:
+        checked = _journal_checks.get(unit)
+    if checked is not None and now - checked[0] < JOURNAL_CHECK_SECONDS:
+        return checked[1]
+    try:
+        journal.last_entries(unit, 1)
+        reason = None
+    except DomainError as error:
+        reason = error.detail
+    with _reported_lock:
+        _journal_checks[unit] = (now, reason)
+    return reason
+
+
 def source_status(source: LogSource) -> SourceStatus:
     """Exists, readable (really opened, so group membership and ACLs count), size."""
+    if source.unit is not None:
+        reason = journal_reason(source.unit)
+        result = SourceStatus(source.name, source.path, reason is None, reason is None, None, None, reason)
+        note_availability(source, reason)
+        return result
     path = source.path
     try:
         st = os.stat(path)
@@ -185,5 +262,7 @@ def source_status(source: LogSource) -> SourceStatus:
     return result
 
 
-def all_statuses() -> list[SourceStatus]:
-    return [source_status(source) for source in configured_sources()]
+def all_statuses(unit_journals: bool = True) -> list[SourceStatus]:
+    """Every source's status; `unit_journals=False`: only those WPDASH_LOGS names."""
+    listed = configured_sources() if unit_journals else settings_sources()
+    return [source_status(source) for source in listed]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
+from rest_framework.fields import empty
 
-from server_monitor.adapters.logs.tail import MAX_TAIL_LINES
+from server_monitor.adapters.logs import tail
+from server_monitor.adapters.logs.tail import MAX_QUERY_CHARS, MAX_TAIL_LINES
 from server_monitor.models import RestartAction
 from server_monitor.workflows import metrics
 
@@ -62,6 +64,7 @@ class RestartActionSerializer(serializers.ModelSerializer):
             "finished_at",
             "exit_code",
             "output",
+            "journal",
             "note",
             "state_before",
             "main_pid_before",
@@ -123,10 +126,36 @@ class LogSourceSerializer(serializers.Serializer):
     reason = serializers.CharField(allow_null=True, help_text="Why it is not available, and what to do.")
 
 
+class SearchTermField(serializers.CharField):
+    """`q`, checked by tail.parse_query before DRF's own checks, so the REST answer and
+    the live tail's {"error"} say the same words."""
+
+    def run_validation(self, data: Any = empty) -> Any:
+        if isinstance(data, str):
+            try:
+                tail.parse_query(data)
+            except ValueError as error:
+                raise serializers.ValidationError(str(error)) from None
+        return super().run_validation(data)
+
+
 class LogTailQuerySerializer(serializers.Serializer):
     lines = serializers.IntegerField(
         min_value=1, max_value=MAX_TAIL_LINES, default=50, help_text=f"How many of the last lines, 1..{MAX_TAIL_LINES}."
     )
+    q = SearchTermField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        max_length=MAX_QUERY_CHARS,
+        help_text="Only lines that contain this text, ignoring case (a plain substring, not a pattern); "
+        "`lines` is then how many of the last matches. Empty: no filter. At most "
+        f"{MAX_QUERY_CHARS} characters, no NUL and no line break. The file is read backwards for at most "
+        "WPDASH_LOG_SEARCH_BYTES (default 256 MiB); the answer adds `scanned_bytes` and `reached_start`.",
+    )
+
+    def validate_q(self, value: str) -> tail.LineFilter | None:
+        return tail.parse_query(value)
 
 
 class LogTailSerializer(serializers.Serializer):
@@ -138,6 +167,24 @@ class LogTailSerializer(serializers.Serializer):
     timestamp = serializers.IntegerField(help_text="When the lines were read: Unix time in whole seconds (UTC).")
     available = serializers.BooleanField(help_text="false when the log is missing or unreadable (lines is then empty).")
     reason = serializers.CharField(allow_null=True)
+    # Only in the answer to a search (?q=), so a plain tail answers exactly as before.
+    scanned_bytes = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        help_text="With q only: bytes read backwards from the end of the file, at most WPDASH_LOG_SEARCH_BYTES.",
+    )
+    reached_start = serializers.BooleanField(
+        required=False,
+        help_text="With q only: true when the search read the whole file. false with fewer matches than "
+        "`lines` means older matches may lie beyond the budget.",
+    )
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data: dict[str, Any] = super().to_representation(instance)
+        for name in ("scanned_bytes", "reached_start"):
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
 
 
 # --- metrics -------------------------------------------------------------------------

@@ -256,14 +256,20 @@ class LogViewSet(viewsets.ViewSet):
         return Response(LogSourceSerializer(sources.all_statuses(), many=True).data)
 
     @extend_schema(
-        summary="The last lines of a log",
+        summary="The last lines of a log, or the last lines that contain a text",
+        description="Without `q`, the last `lines` lines. With `q`, the last `lines` lines that contain it "
+        "(ignoring case), read backwards from the end for at most WPDASH_LOG_SEARCH_BYTES; the answer then "
+        "also has `scanned_bytes` and `reached_start`.",
         parameters=[
             OpenApiParameter("log_type", OpenApiTypes.STR, OpenApiParameter.PATH, description="A configured log name."),
             LogTailQuerySerializer,
         ],
         responses={
             200: OpenApiResponse(LogTailSerializer, description="Also when the file is missing or unreadable."),
-            400: OpenApiResponse(ErrorSerializer, description="Unknown log type, or lines outside 1..500."),
+            400: OpenApiResponse(
+                ErrorSerializer,
+                description="Unknown log type, lines outside 1..500, or q too long or with a NUL or line break.",
+            ),
         },
     )
     def retrieve(self, request: Request, log_type: str | None = None) -> Response:
@@ -271,8 +277,11 @@ class LogViewSet(viewsets.ViewSet):
         # A plain dict, so that an empty ?lines= is an error rather than the default.
         query = LogTailQuerySerializer(data=request.query_params.dict())
         if not query.is_valid():
-            raise InvalidQuery(f"lines must be a whole number from 1 to {tail.MAX_TAIL_LINES}.")
-        return Response(LogTailSerializer(tail.tail(source, query.validated_data["lines"])).data)
+            if "lines" in query.errors:
+                raise InvalidQuery(f"lines must be a whole number from 1 to {tail.MAX_TAIL_LINES}.")
+            raise InvalidQuery(str(query.errors["q"][0]))
+        found = tail.tail(source, query.validated_data["lines"], query.validated_data.get("q"))
+        return Response(LogTailSerializer(found).data)
 
 
 # --- metrics -------------------------------------------------------------------------

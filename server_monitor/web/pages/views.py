@@ -65,11 +65,26 @@ def restarts_context() -> dict[str, Any]:
 
 
 def logs_context(request: HttpRequest) -> dict[str, Any]:
-    names = [source.name for source in sources.configured_sources()]
+    """The log panel: every configured source marked available or not, and the one
+    shown: the one asked for, else the first that can be read (else the first)."""
+    statuses = sources.all_statuses()
+    names = [status.name for status in statuses]
     chosen = request.GET.get("log")
-    chosen = chosen if chosen in names else (names[0] if names else None)
-    shown = tail.tail(sources.get_source(chosen), PAGE_TAIL_LINES) if chosen else None
-    return {"log_names": names, "log_chosen": chosen, "log_tail": shown}
+    if chosen not in names:
+        chosen = next((status.name for status in statuses if status.available), names[0] if names else None)
+    query_error: str | None = None
+    try:
+        match = tail.parse_query(request.GET.get("q", ""))
+    except ValueError as error:  # the page still shows the log, unfiltered, and says why
+        match, query_error = None, str(error)
+    shown = tail.tail(sources.get_source(chosen), PAGE_TAIL_LINES, match) if chosen else None
+    return {
+        "log_sources": statuses,
+        "log_chosen": chosen,
+        "log_tail": shown,
+        "log_query": match.text if match else "",
+        "log_query_error": query_error,
+    }
 
 
 @login_required

@@ -9,7 +9,7 @@ from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from server_monitor.adapters.logs import sources
+from server_monitor.adapters.logs import sources, tail
 from server_monitor.errors import DomainError, NotSignedIn
 from server_monitor.web.errors import close_code
 from server_monitor.workflows.logs import fanout
@@ -17,7 +17,10 @@ from wpdash.ws_auth import WS_SUBPROTOCOL
 
 logger = logging.getLogger("server_monitor.consumers")
 
-MAX_CLIENT_MESSAGE = 1024  # characters; the only messages we expect are tiny
+# Characters; the only messages we expect are tiny. Room for a filter of
+# tail.MAX_QUERY_CHARS characters even when every one is sent as a \uXXXX escape pair.
+MAX_CLIENT_MESSAGE = 4096
+UNKNOWN_ACTION = 'unknown action: use {"action": "pause"}, {"action": "resume"} or {"action": "filter", "q": "text"}'
 
 
 class AuthenticatedConsumer(AsyncJsonWebsocketConsumer):
@@ -56,7 +59,11 @@ class LogTailConsumer(AuthenticatedConsumer):
     {"paused": true|false} to acknowledge the actions, {"error": "..."} for a
     message it cannot act on. From the client: {"action": "pause"} holds new lines
     back (kept up to MAX_BACKLOG_LINES, older ones then counted as skipped),
-    {"action": "resume"} sends what was held.
+    {"action": "resume"} sends what was held, {"action": "filter", "q": "text"}
+    (answered {"filter": "text"}) sends from then on only lines that contain the
+    text, ignoring case, held lines included ("q": "" sends every line again).
+    "skipped" then counts matching lines only. A bad q is answered {"error"} with
+    the REST API's words, and the filter stays as it was.
     """
 
     subscription: fanout.Subscription | None = None
@@ -115,8 +122,18 @@ class LogTailConsumer(AuthenticatedConsumer):
         elif action == "resume":
             self.subscription.resume()
             await self.send_json({"paused": False})
+        elif action == "filter":
+            try:
+                match = tail.parse_query(message.get("q"))
+            except ValueError as error:
+                await self.send_json({"error": str(error)})
+                return
+            # No await between the filter and its answer, and a delivery is taken and
+            # sent in one step (send_new_lines): nothing unfiltered follows the answer.
+            self.subscription.set_filter(match)
+            await self.send_json({"filter": match.text if match else ""})
         else:
-            await self.send_json({"error": 'unknown action: use {"action": "pause"} or {"action": "resume"}'})
+            await self.send_json({"error": UNKNOWN_ACTION})
 
     async def disconnect(self, code: int) -> None:
         await self.leave()

@@ -16,6 +16,11 @@ A new subscriber's first lines come from the lines this reader published last, t
 in the same step that registers its queue, so the first message and the stream that
 follows meet exactly: no line twice, none lost.
 
+A subscription may carry a filter (adapters.logs.tail.LineFilter): it is applied as
+lines enter that subscription's queue, so the queue's bound and its "skipped" count
+are about the lines that client would be sent, and other subscriptions of the same
+reader are untouched. Each batch is casefolded once, for all the filtered ones.
+
 Nothing here blocks the event loop: every stat, open and read happens in the
 Tracker, called in _EXECUTOR's threads, one call per follower at a time. Why threads
 and why polling: docs/architecture.md, "Decisions".
@@ -31,8 +36,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from server_monitor.adapters.logs.journal_reader import JournalTracker
 from server_monitor.adapters.logs.reader import PollResult, Tracker
 from server_monitor.adapters.logs.sources import LogSource, note_availability
+from server_monitor.adapters.logs.tail import LineFilter
 
 logger = logging.getLogger("server_monitor.logs")
 
@@ -61,6 +68,17 @@ class Batch:
         self.lines = lines
         self.encoded: str | None = None
 
+    def select(self, match: LineFilter, folded: tuple[str, ...] | None = None) -> Batch | None:
+        """The lines `match` accepts (this very batch when it accepts them all); `folded`
+        are the lines casefolded, when the caller has them already."""
+        if folded is None:
+            folded = tuple(line.casefold() for line in self.lines)
+        needle = match.folded
+        kept = tuple(line for line, low in zip(self.lines, folded, strict=True) if needle in low)
+        if len(kept) == len(self.lines):
+            return self  # keeps the encoding shared with the other clients
+        return Batch(kept) if kept else None
+
 
 @dataclass
 class Delivery:
@@ -80,13 +98,35 @@ class Subscription:
         self._skipped = 0
         self._paused = False
         self._wakeup = asyncio.Event()
+        self._filter: LineFilter | None = None
         self.closed = False
 
     @property
     def paused(self) -> bool:
         return self._paused
 
-    def push(self, batch: Batch) -> None:
+    @property
+    def filter(self) -> LineFilter | None:
+        return self._filter
+
+    def set_filter(self, match: LineFilter | None) -> None:
+        """From now on only lines `match` accepts (None: every line), the held ones too.
+
+        Lines already left out stay out: clearing a filter changes what comes next.
+        """
+        self._filter = match
+        if match is None:
+            return
+        kept = [chosen for batch in self._batches if (chosen := batch.select(match)) is not None]
+        self._batches = deque(kept)
+        self._pending = sum(len(batch.lines) for batch in kept)
+
+    def push(self, batch: Batch, folded: tuple[str, ...] | None = None) -> None:
+        if self._filter is not None:
+            chosen = batch.select(self._filter, folded)
+            if chosen is None:
+                return
+            batch = chosen
         self._batches.append(batch)
         self._pending += len(batch.lines)
         while self._pending > MAX_BACKLOG_LINES:
@@ -151,7 +191,8 @@ class Follower:
     def __init__(self, source: LogSource, key: tuple[asyncio.AbstractEventLoop, str, str]) -> None:
         self.source = source
         self._key = key
-        self._tracker = Tracker(source.path)
+        # A file is followed like tail -F; a unit's journal through journalctl --follow.
+        self._tracker: Tracker | JournalTracker = JournalTracker(source.unit) if source.unit else Tracker(source.path)
         self._subscriptions: set[Subscription] = set()
         self._waiting = 0
         self._recent: deque[str] = deque(maxlen=INITIAL_LINES)
@@ -256,10 +297,13 @@ class Follower:
 
     def _publish(self, lines: list[str]) -> None:
         self._recent.extend(lines)
+        filtering = any(subscription.filter is not None for subscription in self._subscriptions)
         for start in range(0, len(lines), MAX_BATCH_LINES):
             batch = Batch(tuple(lines[start : start + MAX_BATCH_LINES]))
+            # Casefolded once per batch for every filtered client, and not kept.
+            folded = tuple(line.casefold() for line in batch.lines) if filtering else None
             for subscription in self._subscriptions:
-                subscription.push(batch)
+                subscription.push(batch, folded)
 
 
 async def subscribe(source: LogSource) -> Subscription:
