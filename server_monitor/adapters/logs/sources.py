@@ -87,7 +87,7 @@ def journal_source_name(service: str, unit: str) -> str:
     """`journal:NAME` of a service card: its unit's own name when that is allowlisted too
     (mysql is mariadb.service: one journal, one name), else the service's."""
     stem = unit.removesuffix(".service")
-    return JOURNAL_PREFIX + (stem if stem in settings.WPDASH_SERVICES else service)
+    return JOURNAL_PREFIX + (stem if stem in systemd.allowlist() else service)
 
 
 def unit_journals() -> list[LogSource]:
@@ -215,15 +215,16 @@ def note_availability(source: LogSource, reason: str | None) -> None:
 
 
 JOURNAL_CHECK_SECONDS = 30.0  # a journal's readability is asked of journalctl at most this often
-_journal_checks: dict[str, tuple[float, str | None]] = {}
+_journal_checks: dict[tuple[str, str, str], tuple[float, str | None]] = {}  # (journalctl, directory, unit)
 
 
 def journal_reason(unit: str) -> str | None:
     """Why the unit's journal cannot be read, or None; journalctl is asked at most every
     JOURNAL_CHECK_SECONDS per unit, so a page listing sources stays cheap."""
     now = time.monotonic()
+    key = (settings.WPDASH_JOURNALCTL, settings.WPDASH_JOURNAL_DIRECTORY, unit)
     with _reported_lock:
-        checked = _journal_checks.get(unit)
+        checked = _journal_checks.get(key)
     if checked is not None and now - checked[0] < JOURNAL_CHECK_SECONDS:
         return checked[1]
     try:
@@ -232,7 +233,7 @@ def journal_reason(unit: str) -> str | None:
     except DomainError as error:
         reason = error.detail
     with _reported_lock:
-        _journal_checks[unit] = (now, reason)
+        _journal_checks[key] = (now, reason)
     return reason
 
 
