@@ -87,11 +87,8 @@ def check_logs() -> list[Finding]:
 
 
 def check_journal() -> list[Finding]:
-    """The journal every unit's log source and a failed restart's reason are read from."""
-    try:
-        systemd.list_statuses()
-    except DomainError:
-        return []  # no systemd: check_services says so, and there are no unit journals
+    """The journal every unit's log source and a failed restart's reason are read from.
+    Asked only where systemd answers (run_checks): elsewhere there are no unit journals."""
     try:
         journal.end_cursor()
     except DomainError as error:
@@ -110,7 +107,10 @@ def check_netdata() -> list[Finding]:
 
 
 def run_checks() -> list[Finding]:
-    return [*check_database(), *check_services(), *check_logs(), *check_journal(), *check_netdata()]
+    services = check_services()
+    systemd_answers = services[0].ok  # its first finding is whether systemd answers at all
+    journal_findings = check_journal() if systemd_answers else []
+    return [*check_database(), *services, *check_logs(), *journal_findings, *check_netdata()]
 
 
 def cached_problems() -> list[Finding]:

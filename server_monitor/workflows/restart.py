@@ -100,7 +100,7 @@ JOURNAL_LINES_IN_MESSAGE = 3
 def _journal_says(journal: str) -> str:
     """The last lines the unit logged, for the failure message: usually the reason."""
     lines = [line for line in journal.splitlines() if line.strip()]
-    if not lines or journal.startswith("("):  # nothing, or why the journal could not be read
+    if not lines or journal.startswith(verify.JOURNAL_UNREADABLE):
         return ""
     return ". The unit's journal says: " + " | ".join(lines[-JOURNAL_LINES_IN_MESSAGE:])
 

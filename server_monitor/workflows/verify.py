@@ -24,6 +24,7 @@ Status = RestartAction.Status
 # enough lines to hold a config error and its context, bounded for the audit row.
 JOURNAL_LINES = 50
 JOURNAL_BYTES = 16 * 1024
+JOURNAL_UNREADABLE = "(the unit's journal cannot be read: "  # how the column says why it holds no lines
 
 
 def run(action: RestartAction, before: systemd.ServiceStatus) -> RestartAction:
@@ -90,7 +91,7 @@ def journal_since(unit: str, since_usec: int) -> str:
     try:
         return "\n".join(journal.entries_since(unit, since_usec, JOURNAL_LINES, JOURNAL_BYTES))
     except DomainError as error:
-        return f"(the unit's journal cannot be read: {error.detail})"
+        return f"{JOURNAL_UNREADABLE}{error.detail})"
 
 
 def bounded(text: str) -> str:

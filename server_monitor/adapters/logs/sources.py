@@ -48,12 +48,10 @@ class LogSource:
     path: str  # a file's absolute path, or "journal:UNIT"
     unit: str | None = None  # a journal source's systemd unit
 
-    @property
-    def is_journal(self) -> bool:
-        return self.unit is not None
-
 
 def _source(name: str, value: str) -> LogSource:
+    """A source from a WPDASH_LOGS value: a path, or `journal:UNIT` (a service name
+    becomes its unit, nginx -> nginx.service)."""
     if value.startswith(JOURNAL_PREFIX):
         return LogSource(name, value, unit=systemd.unit_file_name(value[len(JOURNAL_PREFIX) :]))
     return LogSource(name, value)
@@ -96,12 +94,7 @@ def unit_journals() -> list[LogSource]:
     except DomainError:
         return []  # no systemd here: no unit journals, and the services panel says why
     names = dict.fromkeys(journal_source_name(status.name, status.unit) for status in statuses)
-    return [_journal_of(name) for name in names]
-
-
-def _journal_of(name: str) -> LogSource:
-    service = name[len(JOURNAL_PREFIX) :]
-    return LogSource(name, JOURNAL_PREFIX + systemd.unit_file_name(service), unit=systemd.unit_file_name(service))
+    return [_source(name, name) for name in names]  # journal:NAME names its own journal
 
 
 def get_source(name: object) -> LogSource:
@@ -115,7 +108,7 @@ def get_source(name: object) -> LogSource:
     if isinstance(name, str) and name in logs:
         return _source(name, logs[name])
     if isinstance(name, str) and name.startswith(JOURNAL_PREFIX) and name[len(JOURNAL_PREFIX) :] in systemd.allowlist():
-        return _journal_of(name)
+        return _source(name, name)
     raise UnknownLog(
         f"Unknown log type. Configured log types: {', '.join(sorted(logs))}, and journal:NAME of an allowed service."
     )
