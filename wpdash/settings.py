@@ -247,6 +247,9 @@ WPDASH_LOGS = env.log_sources(
 # How far back a search (?q=) of a file log reads before it answers with what it found:
 # the bound on its time and I/O, whatever the file's size.
 WPDASH_LOG_SEARCH_BYTES = env.envint("WPDASH_LOG_SEARCH_BYTES", 256 * 1024 * 1024, minimum=64 * 1024)
+# inotify wakes the live tail when a log changes; "poll" looks every 50 ms instead, for a log on a
+# network or FUSE file system, whose remote writes send no inotify events.
+WPDASH_LOG_WATCH = env.envchoice("WPDASH_LOG_WATCH", "inotify", ("inotify", "poll"))
 
 LOGGING = {
     "version": 1,

@@ -52,9 +52,8 @@ CURSOR_RE = re.compile(r"[a-z]=[0-9a-f]{1,64}(;[a-z]=[0-9a-f]{1,64}){0,15}")
 
 
 class JournalUnavailable(Unavailable):
-    """journalctl cannot answer now; the detail says why and, where it can, what to do. Its
-    kinds: JournalNotInstalled, NoJournal, JournalPermissionDenied, JournalTimeout, and
-    JournalEnded (a follower's child ended: restart() resumes after the last entry)."""
+    """journalctl cannot answer now; the detail says why and, where it can, what to do. The kinds
+    follow; JournalEnded: a follower's child ended (restart() resumes after the last entry)."""
 
 
 class JournalNotInstalled(JournalUnavailable): ...
@@ -160,10 +159,9 @@ class JournalFollower:
     With `after_cursor` (JournalTail.cursor: a join without gap) it delivers the entries
     after that one, without those written once journalctl is up; `cursor` is the last entry
     delivered, so restart() resumes exactly there. Every method blocks: an event loop calls
-    them through `loop.run_in_executor`, one read_available() at a time. The fan-out's loop:
-    start(); read_available(0.5) while clients remain, publishing each `entry.line`; on a
-    JournalUnavailable (the child ended: its detail says why) wait, then restart(); at the
-    end stop(), which may come from another thread while a read is in flight.
+    them from worker threads, one read_available() at a time: start(); read_available(0) when
+    `descriptor` is readable (output, or the child's end); on a JournalUnavailable (its detail
+    says why) wait, then restart(); stop() may come from another thread during a read.
     """
 
     def __init__(self, unit: str, after_cursor: str | None = None) -> None:
@@ -184,6 +182,10 @@ class JournalFollower:
     @property
     def pid(self) -> int | None:  # the running journalctl's, which is also its process group's
         return self._process.pid if self._process is not None else None
+
+    @property
+    def descriptor(self) -> int | None:  # its output, for an event loop to wait on
+        return self._process.stdout.fileno() if self._process is not None and self._process.stdout else None
 
     def start(self) -> None:
         """Start journalctl after the cursor (no-op while it runs); JournalNotInstalled if it cannot."""
@@ -381,9 +383,8 @@ def _decode(line: str | bytes) -> Entry | None:
 
 
 def _text(value: Any) -> str | None:
-    """A JSON field as text: a string; a list of byte values (not UTF-8, decoded with
-    replacement characters); or, for a field given more than once, a list of those, of
-    which the last counts, as in journalctl's short output. Missing or null: None."""
+    """A JSON field as text: a string; a list of byte values (not UTF-8: decoded with replacement
+    characters); for a field given more than once, the last of a list, as journalctl shows it."""
     if isinstance(value, str):
         return value
     if isinstance(value, list) and value:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 
 import pytest
 from channels.testing import WebsocketCommunicator
@@ -173,6 +175,15 @@ async def test_a_binary_message_is_answered_with_an_error(access_log):
     await socket.disconnect()
 
 
+def inotify_descriptors() -> list[int]:
+    found = []
+    for name in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # the listing's own descriptor is gone by now
+            if os.readlink(f"/proc/self/fd/{name}") == "anon_inode:inotify":
+                found.append(int(name))
+    return found
+
+
 async def test_clients_of_one_log_share_one_reader_that_stops_with_the_last(access_log):
     cookie = await session_cookie()
     sockets = [await connect("nginx-access", cookie) for _ in range(5)]
@@ -182,6 +193,8 @@ async def test_clients_of_one_log_share_one_reader_that_stops_with_the_last(acce
     (follower,) = fanout.active_followers()
     assert follower.subscriber_count == 5
     assert len(follower.open_descriptors()) == 1
+    wake = follower.wake_descriptor  # one inotify instance for the five
+    assert wake is not None and wake in inotify_descriptors()
 
     NginxLikeWriter(access_log).write(nginx_line(80))
     for socket in sockets:
@@ -194,6 +207,7 @@ async def test_clients_of_one_log_share_one_reader_that_stops_with_the_last(acce
     assert fanout.active_followers() == []
     assert follower.task.done()
     assert follower.open_descriptors() == []
+    assert inotify_descriptors() == []  # the watch is closed with the reader
 
 
 async def test_a_client_joining_later_gets_the_lines_up_to_then_and_not_again(access_log):

@@ -2,10 +2,11 @@
 
 `start(count)` gives the unit's last entries and starts `journalctl --follow` at the
 newest one's cursor (a join without a gap); `poll()` returns what journalctl printed
-since, without waiting. When journalctl ends (the journal was vacuumed under it, a
-permission changed, it was killed), the reason is reported and it is started again
-after RETRY_SECONDS from the last entry delivered: every entry once, in order. Like
-logs.reader.Tracker it blocks and is called from one worker thread at a time.
+since, without waiting; `wake_descriptor` turns readable when there is something to
+poll. When journalctl ends (the journal was vacuumed under it, a permission changed,
+it was killed), the reason is reported and it is started again after RETRY_SECONDS
+from the last entry delivered: every entry once, in order. Like logs.reader.Tracker it
+blocks and is called from one worker thread at a time.
 """
 
 from __future__ import annotations
@@ -29,6 +30,13 @@ class JournalTracker:
     @property
     def open_descriptors(self) -> list[int]:
         return []  # journalctl's pipes belong to its child process, closed by stop()
+
+    @property
+    def wake_descriptor(self) -> int | None:
+        """journalctl's output, readable when it printed or ended; None while it is not running."""
+        if self._follower is None or self.reason is not None:
+            return None
+        return self._follower.descriptor
 
     def start(self, count: int) -> list[str]:
         """The unit's last `count` entries as lines, and following from the newest."""

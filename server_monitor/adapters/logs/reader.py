@@ -25,6 +25,11 @@ Each poll:
   start and logs that lines may be missing.
 - An unterminated last line is held until its newline arrives (bounded at
   MAX_LINE_BYTES); when a file is finished it is emitted as it is.
+
+When to poll is the follower's business; the Tracker offers `wake_descriptor`, an
+inotify descriptor (adapters.logs.watch) that turns readable when the log's
+directory or one of the files it holds changes, and is None when only a timer can
+tell (no inotify, or waiting for logrotate's copy, which has a deadline).
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from dataclasses import dataclass, field
 from server_monitor.adapters.logs import rotation
 from server_monitor.adapters.logs.sources import LogUnavailable, open_log_file, permission_advice
 from server_monitor.adapters.logs.tail import MAX_LINE_BYTES, decode_line, read_last_lines
+from server_monitor.adapters.logs.watch import ChangeWatch
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +109,7 @@ class _File:
     # After a truncation: a writer without O_APPEND goes on at its old offset and
     # leaves a hole of NUL bytes at the start, which is not a line of the log.
     skip_hole: bool = False
+    watch: int | None = None  # its inotify watch, when the Tracker has a ChangeWatch
 
     def advance(self, data: bytes) -> None:
         self.pos += len(data)
@@ -125,18 +132,31 @@ class PollResult:
 
 
 class Tracker:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, watch: bool = False) -> None:
+        """`watch`: offer a wake_descriptor (inotify), for a caller that waits on it."""
         self.path = path
         self.reason: str | None = None
         self._files: list[_File] = []  # oldest first; the last one is what the path named last
         self._denied_until = 0.0
+        self._wants_watch = watch
+        self._watch: ChangeWatch | None = None
 
     @property
     def open_descriptors(self) -> list[int]:
+        """The log files held open (the inotify descriptor is wake_descriptor)."""
         return [f.fd for f in self._files]
+
+    @property
+    def wake_descriptor(self) -> int | None:
+        """Readable once something may have changed since the last poll; None: use a timer."""
+        if self._watch is None or any(f.truncated_since is not None for f in self._files):
+            return None
+        return self._watch.descriptor
 
     def start(self, count: int) -> list[str]:
         """Open the log, return its last `count` complete lines, and follow from its end."""
+        if self._wants_watch and self._watch is None:
+            self._watch = ChangeWatch.open(self.path)  # before the open: no change falls between
         now = time.monotonic()
         opened = self._open_if_renamed(now)
         if opened is None:
@@ -153,8 +173,13 @@ class Tracker:
         for f in self._files:
             os.close(f.fd)
         self._files.clear()
+        if self._watch is not None:
+            self._watch.close()  # its file watches go with it
+            self._watch = None
 
     def poll(self) -> PollResult:
+        if self._watch is not None:
+            self._watch.drain()  # before looking: a change from now on wakes the next poll
         now = time.monotonic()
         self._open_if_renamed(now)
         files = self._files
@@ -199,7 +224,7 @@ class Tracker:
                 lines += f.splitter.flush()
                 finished.append(f)
         for f in finished:
-            os.close(f.fd)
+            self._forget(f)
             files.remove(f)
         return PollResult(lines, more, self.reason)
 
@@ -238,8 +263,15 @@ class Tracker:
             return None
         self.reason = None
         f = _File(fd, ident, last_growth=now)
+        if self._watch is not None:
+            f.watch = self._watch.watch_file(fd)
         self._files.append(f)
         return f
+
+    def _forget(self, f: _File) -> None:
+        if self._watch is not None:
+            self._watch.forget(f.watch)
+        os.close(f.fd)
 
     def _after_truncation(self, f: _File, now: float) -> list[str] | None:
         """Lines recovered from logrotate's copies, then follow `f` from its start.

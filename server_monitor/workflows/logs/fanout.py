@@ -3,9 +3,14 @@
 The first subscriber to a log starts a Follower; every later subscriber to the same
 log in the same event loop shares it; the last one to leave stops it (its task ends
 and its descriptors are closed). The Follower polls its Tracker (the blocking half,
-adapters.logs.reader) every POLL_INTERVAL in a small thread pool, so a slow
-disk never stalls the event loop, and pushes each batch of new lines to every
-subscription.
+adapters.logs.reader) in a small thread pool, so a slow disk never stalls the event
+loop, and pushes each batch of new lines to every subscription.
+
+It polls when the kernel says the log changed: the Tracker's wake_descriptor (inotify
+for a file, journalctl's pipe for a journal) is waited on by the event loop, with
+SAFETY_NET as a slow timer in case an event is missed. Without a descriptor (no
+inotify, WPDASH_LOG_WATCH=poll, a deadline pending in the Tracker) it polls every
+POLL_INTERVAL, as it always did.
 
 Subscriptions are bounded queues: a client that cannot keep up, or that paused,
 never slows the reader or the other clients. Past MAX_BACKLOG_LINES undelivered
@@ -36,6 +41,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from django.conf import settings
+
 from server_monitor.adapters.logs.journal_reader import JournalTracker
 from server_monitor.adapters.logs.reader import PollResult, Tracker
 from server_monitor.adapters.logs.sources import LogSource, note_availability
@@ -43,7 +50,8 @@ from server_monitor.adapters.logs.tail import LineFilter
 
 logger = logging.getLogger("server_monitor.logs")
 
-POLL_INTERVAL = 0.05  # seconds; with the send this keeps a line's delay well under 250 ms
+POLL_INTERVAL = 0.05  # seconds, where there is nothing to wait on; a line's delay stays well under 250 ms
+SAFETY_NET = 1.0  # seconds between polls with nothing announced: a missed event costs at most this
 INITIAL_LINES = 50
 MAX_BATCH_LINES = 500  # lines per published batch, and so per WebSocket message
 MAX_BACKLOG_LINES = 10_000  # per subscriber: ~5 s at 2,000 lines/s
@@ -192,7 +200,11 @@ class Follower:
         self.source = source
         self._key = key
         # A file is followed like tail -F; a unit's journal through journalctl --follow.
-        self._tracker: Tracker | JournalTracker = JournalTracker(source.unit) if source.unit else Tracker(source.path)
+        self._tracker: Tracker | JournalTracker
+        if source.unit:
+            self._tracker = JournalTracker(source.unit)
+        else:
+            self._tracker = Tracker(source.path, watch=settings.WPDASH_LOG_WATCH == "inotify")
         self._subscriptions: set[Subscription] = set()
         self._waiting = 0
         self._recent: deque[str] = deque(maxlen=INITIAL_LINES)
@@ -213,6 +225,10 @@ class Follower:
 
     def open_descriptors(self) -> list[int]:
         return [] if self.task.done() else self._tracker.open_descriptors
+
+    @property
+    def wake_descriptor(self) -> int | None:
+        return None if self.task.done() else self._tracker.wake_descriptor
 
     async def subscribe(self) -> Subscription:
         self._waiting += 1
@@ -257,6 +273,34 @@ class Follower:
         finally:
             self._sleeping = False
 
+    async def _wait_for_change(self) -> None:
+        """Until the tracker's descriptor is readable (at most SAFETY_NET), or POLL_INTERVAL.
+
+        The loop only waits on the descriptor, between two polls; the tracker reads it
+        (drains the events) at the start of the next poll, in its thread. An event that
+        came during the poll leaves it readable, so this returns at once: none is lost.
+        """
+        fd = self._tracker.wake_descriptor
+        if fd is None:
+            await self._sleep(POLL_INTERVAL)
+            return
+        loop = asyncio.get_running_loop()
+        changed: asyncio.Future[None] = loop.create_future()
+
+        def readable() -> None:
+            if not changed.done():
+                changed.set_result(None)
+
+        loop.add_reader(fd, readable)
+        try:
+            self._sleeping = True  # nothing runs in a thread now: _stop may cancel us
+            await asyncio.wait_for(changed, SAFETY_NET)
+        except TimeoutError:
+            pass
+        finally:
+            self._sleeping = False
+            loop.remove_reader(fd)
+
     async def _run(self) -> None:
         try:
             try:
@@ -276,7 +320,7 @@ class Follower:
                 if result.lines:
                     self._publish(result.lines)
                 if not result.more and not self._stopping:
-                    await self._sleep(POLL_INTERVAL)
+                    await self._wait_for_change()
         except asyncio.CancelledError:
             if not self._stopping:
                 raise
