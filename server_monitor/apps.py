@@ -9,3 +9,6 @@ class ServerMonitorConfig(AppConfig):
         # The admin lives with the rest of the web edge (server_monitor/web/), not in
         # the admin.py that autodiscovery looks for.
         from server_monitor.web import admin  # noqa: F401
+        from server_monitor.web.authentication import connect_signals
+
+        connect_signals()

@@ -96,9 +96,16 @@ def _fresh_cache():
     """The cache (locmem in tests) would carry one test's cached answers into the next."""
     from django.core.cache import cache
 
+    from server_monitor.adapters.systemd import forget_statuses
+    from server_monitor.web.authentication import forget_users
+
     cache.clear()
+    forget_users()  # a rolled-back test fires no signal, and its user ids come back
+    forget_statuses()
     yield
     cache.clear()
+    forget_users()
+    forget_statuses()
 
 
 # --- real servers shared by the session -----------------------------------------------

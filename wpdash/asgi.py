@@ -6,11 +6,16 @@ Origin is one of ALLOWED_HOSTS (see wpdash.ws_auth).
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wpdash.settings")
-# Set up Django before importing anything that touches models.
-django_asgi_app = get_asgi_application()
+# Set up Django before importing anything that touches models (get_asgi_application's
+# set-up, with our handler: one thread hop per request, see wpdash.handler).
+django.setup(set_prefix=False)
+
+from wpdash.handler import ASGIHandler  # noqa: E402
+
+django_asgi_app = ASGIHandler()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 

@@ -203,9 +203,9 @@ def database(name: str, default: str, environ: Mapping[str, str] | None = None) 
     if scheme not in {"sqlite", "mysql", "postgres", "postgresql"}:
         raise ImproperlyConfigured(f"{name}: unknown scheme {scheme or url!r}; use sqlite://, mysql:// or postgres://.")
     try:
-        # conn_max_age=0: under ASGI every request runs in a thread of its own, so a
-        # kept-open connection would be one idle connection per finished request.
-        config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=0))
+        # Kept open for a minute and checked before reuse: requests run on a fixed pool of
+        # threads (wpdash.handler), each keeping its connection instead of opening one a request.
+        config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))
     except ValueError as error:
         raise ImproperlyConfigured(f"{name} cannot be parsed: {error}") from None
     if scheme == "mysql":

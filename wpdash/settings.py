@@ -159,7 +159,7 @@ if HTTPS:
 REST_FRAMEWORK = {
     # JWT first: its WWW-Authenticate header makes anonymous requests 401, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "server_monitor.web.authentication.CachedUserJWTAuthentication",  # simplejwt's, its user cached 5 s
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

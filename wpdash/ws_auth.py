@@ -28,8 +28,9 @@ from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from channels.security.websocket import AllowedHostsOriginValidator
 from django.contrib.auth.models import AnonymousUser
-from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
+
+from server_monitor.web.authentication import CachedUserJWTAuthentication
 
 if TYPE_CHECKING:
     from channels.consumer import _ChannelScope
@@ -61,7 +62,7 @@ def user_for_access_token(raw_token: str) -> Any:
     """
     if not raw_token:
         return AnonymousUser()
-    authentication = JWTAuthentication()
+    authentication = CachedUserJWTAuthentication()
     try:
         validated = authentication.get_validated_token(raw_token.encode())
         return authentication.get_user(validated)

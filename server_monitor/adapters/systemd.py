@@ -249,10 +249,32 @@ def _show(names: Sequence[str]) -> str:
 # --- the public API -----------------------------------------------------------------
 
 
+# Open dashboards refresh every 10 s, each at its own moment: for STATUS_CACHE_SECONDS
+# the last answer serves them all, so ten tabs cost about the systemctl of two, and a
+# restart from this process forgets it at once. A unit that changes by itself shows
+# at most this much later.
+STATUS_CACHE_SECONDS = 5.0
+_listed: tuple[tuple[str, tuple[str, ...]], float, list[ServiceStatus]] | None = None
+
+
 def list_statuses() -> list[ServiceStatus]:
-    """Every installed allowlisted unit, from one `systemctl show` process."""
+    """Every installed allowlisted unit, from one `systemctl show` process (or its
+    answer of less than STATUS_CACHE_SECONDS ago; a failure is not kept)."""
+    global _listed
     names = allowlist()
-    return statuses_from_show(names, _show(names), monotonic_now())
+    key, now = (_systemctl(), tuple(names)), time.monotonic()
+    listed = _listed
+    if listed is not None and listed[0] == key and now < listed[1]:
+        return list(listed[2])
+    statuses = statuses_from_show(names, _show(names), monotonic_now())
+    _listed = (key, now + STATUS_CACHE_SECONDS, statuses)
+    return list(statuses)
+
+
+def forget_statuses() -> None:
+    """The next list_statuses() asks systemd (a unit is being restarted, or tests)."""
+    global _listed
+    _listed = None
 
 
 def get_status(name: str) -> ServiceStatus:
@@ -290,10 +312,13 @@ def sudo_allows_restart(name: str) -> bool | None:
 def restart(name: str) -> RunResult:
     """Run the restart; never raises for the unit's own failure, only reports it."""
     argv = restart_command(name)
+    forget_statuses()
     try:
         return run(argv, RESTART_TIMEOUT)
     except OSError as error:
         return RunResult(exit_code=None, stdout="", stderr=f"{argv[0]} cannot be run: {error.strerror}")
+    finally:
+        forget_statuses()  # a page asked during the restart saw it mid-way
 
 
 def settled_status(name: str) -> ServiceStatus:

@@ -102,9 +102,8 @@ def get_metrics(range_name: str = DEFAULT_RANGE) -> dict[str, Any]:
             latest = netdata_client().metrics(latest_range, _local_disk)  # cached: open pages ask for it too
         except MetricsUnavailable:
             return answer  # the window's own newest value is still the best there is
-    for key in SERIES:
-        answer[key]["current"] = latest[key]["current"]
-    return answer
+    # New dicts: a Netdata answer is shared with other requests while its charts are cached.
+    return {**answer, **{key: {**answer[key], "current": latest[key]["current"]} for key in SERIES}}
 
 
 def _window(range_: Range) -> dict[str, Any]:

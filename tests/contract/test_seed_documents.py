@@ -26,6 +26,7 @@ from drf_spectacular.generators import SchemaGenerator
 from server_monitor.adapters import systemd
 from server_monitor.models import RestartAction
 from server_monitor.workflows import metrics
+from tests.support.netdata import metrics_with_values
 from tests.support.servers import free_port, live_server
 from tests.support.users import PASSWORD
 
@@ -56,22 +57,6 @@ def from_netdata(settings, netdata) -> Iterator[None]:
     metrics.reset()
 
 
-def netdata_metrics(client, *keys: str) -> dict:
-    """The API's answer once Netdata has values for `keys`.
-
-    A Netdata started a moment ago, on a loaded machine, may still have no complete
-    interval for a chart: then `current` is rightly null. Ask again (bounded) rather
-    than read that as a failure; a value that never comes fails the test.
-    """
-    deadline = time.monotonic() + 20
-    while True:
-        body = client.get(METRICS).json()
-        if all(body[key]["current"] is not None for key in keys) or time.monotonic() > deadline:
-            return body
-        time.sleep(0.5)
-        metrics.reset()  # nothing cached from the try before
-
-
 def assert_metric_data(series: dict, unit: str) -> None:
     """MetricData {name: str, current: float, unit: str, points: [MetricPoint {timestamp: int, value: float}]}."""
     assert isinstance(series["name"], str) and series["unit"] == unit
@@ -84,7 +69,7 @@ def assert_metric_data(series: dict, unit: str) -> None:
 
 def test_api_returns_cpu_percentage_from_netdata(viewer_client, from_netdata):
     """Truth: "API returns CPU percentage from Netdata"."""
-    body = netdata_metrics(viewer_client, "cpu")
+    body = metrics_with_values(viewer_client, "cpu")
 
     assert body["source"] == "netdata"
     assert_metric_data(body["cpu"], "%")
@@ -93,7 +78,7 @@ def test_api_returns_cpu_percentage_from_netdata(viewer_client, from_netdata):
 
 def test_api_returns_ram_usage_from_netdata(viewer_client, from_netdata):
     """Truth: "API returns RAM usage from Netdata"."""
-    body = netdata_metrics(viewer_client, "ram")
+    body = metrics_with_values(viewer_client, "ram")
 
     assert_metric_data(body["ram"], "%")
     assert 0 < body["ram"]["current"] < 100
@@ -107,7 +92,7 @@ def test_api_returns_disk_usage_from_netdata_as_the_root_file_system_percent_use
     Netdata's disk_space._, or measured here when Netdata has no chart for /) and
     disk I/O is its own series, `disk_io` in KiB/s.
     """
-    body = netdata_metrics(viewer_client, "disk")
+    body = metrics_with_values(viewer_client, "disk")
 
     assert_metric_data(body["disk"], "%")
     assert 0 < body["disk"]["current"] < 100
@@ -116,7 +101,7 @@ def test_api_returns_disk_usage_from_netdata_as_the_root_file_system_percent_use
 
 def test_api_returns_network_io_from_netdata(viewer_client, from_netdata):
     """Truth: "API returns network I/O from Netdata"."""
-    body = netdata_metrics(viewer_client, "network_in", "network_out")
+    body = metrics_with_values(viewer_client, "network_in", "network_out")
 
     assert_metric_data(body["network_in"], "kbit/s")
     assert_metric_data(body["network_out"], "kbit/s")

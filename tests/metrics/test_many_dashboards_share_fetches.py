@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -141,3 +142,28 @@ def test_a_crashing_fetch_reaches_its_waiters_and_is_not_cached():
     with pytest.raises(RuntimeError, match="bug"):
         future.result(timeout=1)
     assert cache.get("cpu", lambda: "ok", run_now).result() == "ok"
+
+
+def test_a_cached_window_is_shaped_once_and_no_range_changes_it(netdata, settings, db, monkeypatch):
+    settings.WPDASH_METRICS_SOURCE = "netdata"
+    settings.NETDATA_URL = netdata.url
+    monkeypatch.setattr(netdata_module, "CACHE_SECONDS", 60.0)
+    shaped: list[str] = []
+    shape = netdata_module.series.result
+
+    def counting(source, range_, points):
+        shaped.append(range_.name)
+        return shape(source, range_, points)
+
+    monkeypatch.setattr(netdata_module.series, "result", counting)
+
+    five = metrics.get_metrics("5m")
+    as_first_shaped = copy.deepcopy(five)
+    hour = metrics.get_metrics("1h")  # takes its `current` values from the cached 5m answer
+    again = metrics.get_metrics("5m")
+
+    assert shaped == ["5m", "1h"]
+    assert again == as_first_shaped
+    assert {key: hour[key]["current"] for key in metrics.SERIES} == {
+        key: five[key]["current"] for key in metrics.SERIES
+    }

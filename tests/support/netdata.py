@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,3 +178,21 @@ def start_netdata(binary: str, workdir: Path, with_data: bool = True) -> Netdata
         server.stop()
         raise
     return server
+
+
+def metrics_with_values(client: Any, *keys: str, range_name: str = "5m") -> dict[str, Any]:
+    """The API's metrics answer once Netdata has a `current` value for every one of `keys`.
+
+    A Netdata started a moment ago, on a loaded machine, may still have no complete
+    interval for a chart: then `current` is rightly null. Ask again (bounded) rather
+    than read that as a failure; a value that never comes fails the caller's test.
+    """
+    from server_monitor.workflows import metrics
+
+    deadline = time.monotonic() + 20
+    while True:
+        body: dict[str, Any] = client.get("/api/v1/server/metrics", {"range": range_name}).json()
+        if all(body[key]["current"] is not None for key in keys) or time.monotonic() > deadline:
+            return body
+        time.sleep(0.5)
+        metrics.reset()  # nothing cached from the try before

@@ -42,6 +42,7 @@ from server_monitor.web.api.serializers import (
     RestartRejectSerializer,
     RestartUnavailableSerializer,
     ServiceStatusSerializer,
+    tail_answer,
 )
 from server_monitor.web.client import client_address
 from server_monitor.workflows import metrics, restart
@@ -281,7 +282,7 @@ class LogViewSet(viewsets.ViewSet):
                 raise InvalidQuery(f"lines must be a whole number from 1 to {tail.MAX_TAIL_LINES}.")
             raise InvalidQuery(str(query.errors["q"][0]))
         found = tail.tail(source, query.validated_data["lines"], query.validated_data.get("q"))
-        return Response(LogTailSerializer(found).data)
+        return Response(tail_answer(found))
 
 
 # --- metrics -------------------------------------------------------------------------
