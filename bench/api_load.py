@@ -1,8 +1,10 @@
 """Benchmark 6 — API under load: requests/s and p99 at 50 concurrent clients through daphne.
 
 GET services (stand-in systemctl), logs/{type}?lines=50 (a generated nginx log) and
-metrics?range=5m (a throwaway real Netdata), each for a while with `wrk`. Reference,
-in the same run and the same way: GET /healthz (the fixed cost of a request).
+metrics?range=5m (a throwaway real Netdata), each for a while with `wrk`. References,
+in the same run and the same way: GET /healthz (the fixed cost of a request) and the
+floor, a bare ASGI app on the same daphne (bench/floor_app.py). Goal: logs and metrics
+at 3 times the requests/s measured on 2026-11-22 (145 and 140).
 """
 
 from __future__ import annotations
@@ -16,10 +18,14 @@ from pathlib import Path
 
 import requests
 
-from bench.common import Result, Row, bearer_token, full_stack
+from bench.common import FLOOR_CASE, Result, Row, bearer_token, floor_server, full_stack
 
 CONNECTIONS = 50
 THREADS = 2
+HEALTHZ = "reference: GET /healthz"
+LOGS = "GET logs/nginx-access?lines=50"
+METRICS = "GET metrics?range=5m"
+OLD_RATES = {LOGS: ("logs", 145), METRICS: ("metrics", 140)}  # requests/s, bench/RESULTS.md of 2026-11-22
 REPORT = """\
 done = function(summary, latency, requests)
   io.write(string.format(
@@ -66,51 +72,59 @@ def main() -> Result:
             "each endpoint checked once for 200 and the right body before its run, and the run fails on any "
             "non-2xx, timeout or socket error. services: stand-in systemctl (one Python process a request), default "
             "allowlist; logs: a 100 MiB generated nginx log, lines=50; metrics: range=5m against a throwaway real "
-            "Netdata (1 s shared cache). Reference: GET /healthz the same way. Median and p99 are wrk's."
+            "Netdata (1 s shared cache). References: GET /healthz the same way, and the floor: bench/floor_app.py (a "
+            "bare ASGI app, no Django) on its own daphne started with wpdash's argv, its /healthz the same way. "
+            "Median and p99 are wrk's; the old requests/s are bench/RESULTS.md's of 2026-11-22."
         ),
     )
     with tempfile.TemporaryDirectory(prefix="wpdash-bench-load-") as tmp:
         tmp_path = Path(tmp)
         script = tmp_path / "report.lua"
         script.write_text(REPORT)
-        with full_stack(tmp_path, WPDASH_JWT_ACCESS_MINUTES="60") as (server, _):
+        with full_stack(tmp_path, WPDASH_JWT_ACCESS_MINUTES="60") as stack, floor_server(tmp_path) as floor:
+            server = stack.server
             token = bearer_token(server)
-            headers = {"Authorization": f"Bearer {token}"}
             api = f"{server.url}/api/v1/server"
             cases = [
-                ("reference: GET /healthz", f"{server.url}/healthz", None),
+                (FLOOR_CASE, f"{floor.url}/healthz", None),
+                (HEALTHZ, f"{server.url}/healthz", None),
                 ("GET services", f"{api}/services", token),
-                ("GET logs/nginx-access?lines=50", f"{api}/logs/nginx-access?lines=50", token),
-                ("GET metrics?range=5m", f"{api}/metrics?range=5m", token),
+                (LOGS, f"{api}/logs/nginx-access?lines=50", token),
+                (METRICS, f"{api}/metrics?range=5m", token),
             ]
             for case, url, auth in cases:
-                response = requests.get(url, headers=headers if auth else {}, timeout=30)
-                assert response.status_code == 200, (url, response.text[:300])
-                if "logs/" in url:
-                    assert len(response.json()["lines"]) == 50, response.text[:300]
-                elif "metrics" in url:
-                    assert response.json()["source"] == "netdata", response.text[:300]
-                elif "services" in url:
-                    assert len(response.json()) >= 4, response.text[:300]
-                report = wrk(url, auth, seconds, script)
-                rate = report["requests"] / (report["duration_us"] / 1e6)
-                extra = {"requests/s": f"{rate:.0f}", "requests": str(report["requests"])}
-                result.rows.append(
-                    Row(
-                        case,
-                        extra=extra,
-                        reported={
-                            "median": report["p50"] / 1000,
-                            "p99": report["p99"] / 1000,
-                            "n": report["requests"],
-                        },
-                    )
-                )
-                print(f"{case}: {extra} p50 {report['p50'] / 1000:.1f} ms p99 {report['p99'] / 1000:.1f} ms")
+                check(url, auth)
+                result.rows.append(measure(case, url, auth, seconds, script))
+    for row in result.rows[2:]:
+        result.ratio(f"{row.case}: p99 / healthz p99", row.case, HEALTHZ, stat="p99")
+    for case, (name, rate) in OLD_RATES.items():
+        result.ratio(f"{name} req/s / {rate} (2026-11-22)", case, rate, "≥ 3", stat="requests/s")
     for row in result.rows[1:]:
-        result.ratio(f"{row.case}: p99 / healthz p99", row.case, result.rows[0].case, "—", stat="p99")
+        result.ratio(f"{row.case}: req/s / floor req/s", row.case, FLOOR_CASE, stat="requests/s")
     result.save()
     return result
+
+
+def check(url: str, token: str | None) -> None:
+    """One request before the run: 200 and the body the endpoint should give."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = requests.get(url, headers=headers, timeout=30)
+    assert response.status_code == 200, (url, response.text[:300])
+    if "logs/" in url:
+        assert len(response.json()["lines"]) == 50, response.text[:300]
+    elif "metrics" in url:
+        assert response.json()["source"] == "netdata", response.text[:300]
+    elif "services" in url:
+        assert len(response.json()) >= 4, response.text[:300]
+
+
+def measure(case: str, url: str, token: str | None, seconds: float, script: Path) -> Row:
+    report = wrk(url, token, seconds, script)
+    rate = report["requests"] / (report["duration_us"] / 1e6)
+    extra = {"requests/s": f"{rate:.0f}", "requests": str(report["requests"])}
+    print(f"{case}: {extra} p50 {report['p50'] / 1000:.1f} ms p99 {report['p99'] / 1000:.1f} ms", flush=True)
+    reported = {"median": report["p50"] / 1000, "p99": report["p99"] / 1000, "n": report["requests"]}
+    return Row(case, extra=extra, reported={**reported, "requests/s": rate})
 
 
 if __name__ == "__main__":

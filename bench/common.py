@@ -2,22 +2,29 @@
 
 Timings use time.perf_counter over many repetitions; every benchmark measures its
 reference in the same run, on the same machine, so ratios are comparable even when
-absolute numbers move with the machine's load.
+absolute numbers move with the machine's load. The common reference is the floor
+(floor_server): a bare ASGI app on the same daphne, started the way wpdash is.
+
+A goal is a string such as "≤ 2", "≥ 3", "< 50 ms" or "= 0": its operator and number
+are checked against the value (verdict), anything else ("—") is shown unchecked.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import operator
 import os
 import platform
+import re
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import psutil
 
@@ -25,6 +32,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "work" / "results"
 sys.path.insert(0, str(REPO))  # tests.servers provides the daphne runner
+FLOOR_APP = "bench.floor_app:application"
+FLOOR_CASE = "floor: bare ASGI app on the same daphne"  # the floor's row, in every benchmark that has one
 
 
 @dataclass
@@ -34,8 +43,13 @@ class Row:
     case: str
     samples_ms: list[float] = field(default_factory=list, repr=False)
     extra: dict[str, str] = field(default_factory=dict)
-    # When a tool reports percentiles rather than samples (wrk), they stand in for them.
+    # Numbers measured otherwise than as samples: percentiles a tool reports (wrk), which
+    # then stand in for the samples', and others a ratio can use (requests/s, RSS MiB, CPU %).
     reported: dict[str, float] = field(default_factory=dict)
+
+    def stat(self, name: str) -> float:
+        """median, p99, or a number in `reported` such as "requests/s"."""
+        return getattr(self, name) if name in ("median", "p99") else self.reported[name]
 
     @property
     def median(self) -> float:
@@ -55,22 +69,26 @@ class Row:
 
 @dataclass
 class Result:
-    """A benchmark's table: rows, each with its ratio against a named reference row."""
+    """A benchmark's tables: its rows, then ratios (and absolute figures) each with its goal."""
 
     name: str
     title: str
     method: str
     rows: list[Row] = field(default_factory=list)
-    ratios: list[tuple[str, str, str, float | None]] = field(default_factory=list)  # label, row, reference, goal
+    ratios: list[tuple[str, str, str, float]] = field(default_factory=list)  # label, shown value, goal, value
     notes: list[str] = field(default_factory=list)
 
     def row(self, case: str) -> Row:
         return next(row for row in self.rows if row.case == case)
 
-    def ratio(self, label: str, case: str, reference: str, goal: str, stat: str = "median") -> float:
-        """getattr(row, stat) of case over reference's: stat is median (the default) or p99."""
-        value = getattr(self.row(case), stat) / getattr(self.row(reference), stat)
-        self.ratios.append((label, f"{value:.2f}", goal, value))
+    def ratio(self, label: str, case: str, reference: str | float, goal: str = "—", stat: str = "median") -> float:
+        """Row `case`'s stat (Row.stat) over row `reference`'s, or over a number (an old figure)."""
+        base = reference if isinstance(reference, int | float) else self.row(reference).stat(stat)
+        return self.record(label, self.row(case).stat(stat) / base, goal)
+
+    def record(self, label: str, value: float, goal: str = "—", shown: str | None = None) -> float:
+        """One line of the ratio table: a value (a ratio, or an absolute figure the label names) and its goal."""
+        self.ratios.append((label, f"{value:.2f}" if shown is None else shown, goal, value))
         return value
 
     def save(self) -> Path:
@@ -111,20 +129,36 @@ def machine() -> str:
     )
 
 
+GOAL_RE = re.compile(r"^\s*(≤|≥|<|>|=)\s*(-?[0-9][0-9,]*(?:\.[0-9]+)?)")
+COMPARE = {"≤": operator.le, "≥": operator.ge, "<": operator.lt, ">": operator.gt, "=": operator.eq}
+
+
+def verdict(goal: str, value: float | None) -> str:
+    """met or missed, for a goal made of an operator and a number ("≤ 2", "< 6.6 ms"); else ""."""
+    match = GOAL_RE.match(goal)
+    if match is None or value is None:
+        return ""
+    return "met" if COMPARE[match.group(1)](value, float(match.group(2).replace(",", ""))) else "missed"
+
+
 def render(data: dict) -> str:
     extra_columns: list[str] = []
     for row in data["rows"]:
         extra_columns += [key for key in row["extra"] if key not in extra_columns]
     lines = [f"## {data['title']}", "", data["method"], ""]
-    header = ["case", "n", "median ms", "p99 ms", *extra_columns]
+    timed = any(row["n"] for row in data["rows"])  # no latency columns for a table of other figures
+    header = ["case", *(["n", "median ms", "p99 ms"] if timed else []), *extra_columns]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in data["rows"]:
         numbers = [f"{row['median']:.2f}", f"{row['p99']:.2f}"] if row["n"] else ["—", "—"]
-        cells = [row["case"], str(row["n"]), *numbers, *(row["extra"].get(key, "") for key in extra_columns)]
+        latency = [str(row["n"]), *numbers] if timed else []
+        cells = [row["case"], *latency, *(row["extra"].get(key, "") for key in extra_columns)]
         lines.append("| " + " | ".join(cells) + " |")
     if data["ratios"]:
-        lines += ["", "| ratio | value | goal |", "|---|---|---|"]
-        lines += [f"| {label} | {value} | {goal} |" for label, value, goal, _ in data["ratios"]]
+        lines += ["", "| ratio | value | goal | verdict |", "|---|---|---|---|"]
+        lines += [
+            f"| {label} | {value} | {goal} | {verdict(goal, number)} |" for label, value, goal, number in data["ratios"]
+        ]
     if data["notes"]:
         lines += [""] + [f"- {note}" for note in data["notes"]]
     return "\n".join(lines) + "\n"
@@ -149,7 +183,7 @@ def write_results_md() -> Path:
         "run one alone with `.venv/bin/python -m bench.NAME`.",
         "",
     ]
-    order = ["tail", "live_tail", "services", "metrics", "status_page", "api_load"]
+    order = ["tail", "live_tail", "services", "metrics", "status_page", "api_load", "footprint"]
     results.sort(key=lambda path: order.index(path.stem) if path.stem in order else len(order))
     for path in results:
         parts.append(render(json.loads(path.read_text())))
@@ -192,12 +226,19 @@ def start_netdata(workdir: Path):
     return start(binary, workdir)
 
 
+class Stack(NamedTuple):
+    server: Any  # tests.support.servers.LiveServer
+    systemd: Any  # tests.support.systemd.FakeSystemd, the stand-in systemctl
+    netdata: Any  # tests.support.netdata.NetdataServer
+    log: Path  # the nginx log, configured as nginx-access
+
+
 @contextlib.contextmanager
-def full_stack(tmp_path: Path, **env: str) -> Iterator[tuple[Any, Any]]:
+def full_stack(tmp_path: Path, **env: str) -> Iterator[Stack]:
     """A daphne set up as an operator's box: a real Netdata, the stand-in systemctl with
     the default allowlist, a 100 MiB nginx log, and a user `bench`.
 
-    Yields (server, stand-in systemd); Netdata is stopped afterwards.
+    Yields the Stack; Netdata is stopped afterwards.
     """
     from bench.tail import generate
     from tests.support.servers import live_server
@@ -218,7 +259,7 @@ def full_stack(tmp_path: Path, **env: str) -> Iterator[tuple[Any, Any]]:
         )
         with live_server(tmp_path, **settings) as server:
             server.create_user("bench", PASSWORD)
-            yield server, fake
+            yield Stack(server, fake, netdata, log)
     finally:
         netdata.stop()
 
@@ -226,3 +267,57 @@ def full_stack(tmp_path: Path, **env: str) -> Iterator[tuple[Any, Any]]:
 def percentile(samples: list[float], fraction: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))] if ordered else float("nan")
+
+
+@dataclass
+class FloorServer:
+    """The floor (bench/floor_app.py) in its own daphne process."""
+
+    port: int
+    process: subprocess.Popen
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@contextlib.contextmanager
+def floor_server(tmp_path: Path) -> Iterator[FloorServer]:
+    """The floor app on a free port, run exactly as tests.support.servers.LiveServer runs
+    wpdash (same interpreter's daphne, same options, bind and environment); answering
+    when yielded, stopped afterwards."""
+    import requests
+
+    from tests.support.servers import DAPHNE_OPTIONS, free_port, wait_until
+
+    port = free_port()
+    log_path = tmp_path / "floor-daphne.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", *DAPHNE_OPTIONS, "-b", "127.0.0.1", "-p", str(port), FLOOR_APP],
+            cwd=REPO,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **environ_for_server()},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = FloorServer(port, process)
+
+    def answers() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"the floor's daphne exited:\n{log_path.read_text(errors='replace')}")
+        try:
+            return requests.get(f"{server.url}/", timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
+
+    try:
+        wait_until(answers, timeout=30, interval=0.1, message="the floor's daphne to answer")
+        yield server
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -3,8 +3,10 @@
 Reference, in the same run: the slowest single direct Netdata /api/v1/data query the
 server itself made for that range (the exact URLs, taken from Netdata's access log),
 and Django's fixed overhead as GET /healthz through the same daphne. Goal: (ours minus
-overhead) / slowest direct ≤ 1.3, cold (cache expired). Then 100 concurrent clients
-for a while, and the /api/v1/data requests Netdata's access log records per second.
+overhead) / slowest direct ≤ 1.3, cold (cache expired). The floor, a bare ASGI app on
+the same daphne (bench/floor_app.py), asked by the same client: goals warm / floor ≤ 2
+per range and /healthz / floor ≤ 1.5. Then 100 concurrent clients for a while, and the
+/api/v1/data requests Netdata's access log records per second.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from pathlib import Path
 import requests
 
 from bench.common import (
+    FLOOR_CASE,
     PASSWORD,
     Result,
     Row,
     bearer_token,
     environ_for_server,
+    floor_server,
     start_netdata,
     time_calls,
 )
@@ -72,7 +76,9 @@ def main() -> Result:
             f"{CACHE_SECONDS:g} s cache. Warm: {WARM_SAMPLES} back-to-back requests (a request that lands just after "
             "expiry refetches, as in production). Direct reference: each /api/v1/data URL the server requested for "
             f"the range (read from Netdata's access log), {DIRECT_SAMPLES} times each; the slowest chart's is the "
-            "reference. Overhead: GET /healthz through the same daphne. Load: "
+            "reference. Overhead: GET /healthz through the same daphne. Floor: bench/floor_app.py (a bare ASGI app, "
+            "no Django) on its own daphne started with wpdash's argv, GET /healthz of it by the same session, 200 "
+            "times. Load: "
             f"{CONCURRENT_CLIENTS} threads (one requests.Session each) cycling over the 3 ranges for "
             f"{load_seconds:g} s (WPDASH_BENCH_LOAD_SECONDS); fetches counted in Netdata's access log."
         ),
@@ -97,6 +103,9 @@ def main() -> Result:
                     lambda: session.get(f"{server.url}/api/v1/server/logs", timeout=10), repetitions=200
                 )
                 result.rows.append(Row("overhead: GET /api/v1/server/logs (DRF + JWT)", api_overhead))
+                with floor_server(tmp_path) as floor:
+                    floor_samples = time_calls(lambda: session.get(f"{floor.url}/healthz", timeout=10), 200)
+                result.rows.append(Row(FLOOR_CASE, floor_samples))
                 for range_name in RANGES:
                     url = f"{server.url}/api/v1/server/metrics?range={range_name}"
                     time.sleep(CACHE_SECONDS + 0.2)
@@ -132,18 +141,17 @@ def main() -> Result:
                         Row(f"direct slowest ({slowest[1]}), {range_name}", slowest[2]),
                     ]
                     value = (statistics.median(cold) - statistics.median(overhead)) / slowest[0]
-                    result.ratios.append(
-                        (f"cold {range_name}: (ours - /healthz) / slowest direct", f"{value:.2f}", "≤ 1.3", value)
-                    )
+                    result.record(f"cold {range_name}: (ours - /healthz) / slowest direct", value, "≤ 1.3")
                     api_value = (statistics.median(cold) - statistics.median(api_overhead)) / slowest[0]
-                    result.ratios.append(
-                        (f"cold {range_name}: (ours - DRF+JWT) / slowest direct", f"{api_value:.2f}", "—", api_value)
-                    )
+                    result.record(f"cold {range_name}: (ours - DRF+JWT) / slowest direct", api_value)
                     if value > 1.3:
                         result.notes.append(f"goal missed at {range_name} cold: ratio {value:.2f} > 1.3")
                 result.rows.append(load(server.url, token, netdata, load_seconds))
         finally:
             netdata.stop()
+    for range_name in RANGES:
+        result.ratio(f"warm {range_name} / floor", f"ours warm, {range_name}", FLOOR_CASE, "≤ 2")
+    result.ratio("/healthz / floor", "overhead: GET /healthz", FLOOR_CASE, "≤ 1.5")
     if any("goal missed" in note for note in result.notes):
         result.notes.append(
             "Why (py-spy, daphne, warm 5m requests on a loaded machine): of the server's busy samples, DRF "

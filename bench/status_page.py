@@ -3,8 +3,9 @@
 Netdata answers (a throwaway real one), services come from the stand-in systemctl,
 the log section reads a real generated nginx log. References, in the same run: GET
 /healthz through the same daphne (fixed overhead), and one bare process of the
-stand-in `systemctl show` (the page runs exactly one: its cost is the stand-in's
-Python start-up here, where production runs the compiled systemctl).
+stand-in `systemctl show` (the page runs at most one, none while the server reuses
+its last answer; the runs counted during the warm requests are subtracted at this
+cost, the stand-in's Python start-up, where production runs the compiled systemctl).
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def main() -> Result:
     )
     with tempfile.TemporaryDirectory(prefix="wpdash-bench-page-") as tmp:
         tmp_path = Path(tmp)
-        with full_stack(tmp_path) as (server, fake):
+        with full_stack(tmp_path) as stack:
+            server, fake = stack.server, stack.systemd
             session = server.session("bench", PASSWORD)
             url = f"{server.url}/"
 
@@ -46,12 +48,15 @@ def main() -> Result:
                 assert response.status_code == 200, (response.status_code, response.text[:300])
                 text = response.text
                 assert "nginx" in text and "php8.2-fpm" in text, text[:500]
-                assert "unavailable" not in text.lower() or "netdata" not in text.lower(), "metrics unavailable"
+                # The metrics panel's own words (the log picker marks unreadable journals "unavailable").
+                assert "Source: Netdata" in text and "Metrics are unavailable" not in text, "metrics unavailable"
 
             page()
             argv = fake.invocations()[-1]
             overhead = time_calls(lambda: session.get(f"{server.url}/healthz", timeout=10), repetitions=200)
-            warm = time_calls(page, repetitions=WARM_SAMPLES)
+            before = len(fake.invocations())
+            warm = time_calls(page, repetitions=WARM_SAMPLES, warmup=3)
+            runs = (len(fake.invocations()) - before) / (WARM_SAMPLES + 3)  # stand-in processes per warm request
             cold = []
             for _ in range(COLD_SAMPLES):
                 time.sleep(CACHE_SECONDS + 0.1)
@@ -72,13 +77,14 @@ def main() -> Result:
     ]
     result.ratio("GET / warm / GET /healthz", result.rows[0].case, result.rows[2].case, "—")
     median = statistics.median
-    ours = median(warm) - median(systemctl)
-    result.ratios.append(("GET / warm minus the stand-in's process start-up, ms", f"{ours:.1f}", "< 50 ms", ours))
+    ours = median(warm) - runs * median(systemctl)
+    result.record("GET / warm minus the stand-in's process start-ups, ms", ours, "< 50 ms", shown=f"{ours:.1f}")
     whole = median(warm)
     verdict = "met" if whole < 50 else ("met for our code only" if ours < 50 else "MISSED")
     result.notes.append(
-        f"goal < 50 ms: {verdict}. Median {whole:.1f} ms includes one stand-in `systemctl show` "
-        f"({median(systemctl):.1f} ms: a Python script's start-up; the compiled systemctl takes a few ms)."
+        f"goal < 50 ms: {verdict}. Median {whole:.1f} ms; warm requests ran {runs:.2f} stand-in `systemctl show` "
+        f"each on average ({median(systemctl):.1f} ms a run: a Python script's start-up; the compiled systemctl "
+        "takes a few ms)."
     )
     result.save()
     return result
