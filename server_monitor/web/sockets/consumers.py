@@ -53,8 +53,8 @@ class LogTailConsumer(AuthenticatedConsumer):
 
     Messages to the client, in order: first {"lines": [the last 50]} (with
     "available": false and a "reason" when the log cannot be read yet), then
-    {"lines": [...]} for new lines as the reader finds them (at most every
-    POLL_INTERVAL, at most MAX_BATCH_LINES each), {"skipped": n} before lines that
+    {"lines": [...]} for new lines as the reader finds them (woken by the kernel, spaced
+    by fanout's gather window when many follow, at most MAX_BATCH_LINES each), {"skipped": n} before lines that
     follow a gap (the client fell MAX_BACKLOG_LINES behind, or paused that long),
     {"paused": true|false} to acknowledge the actions, {"error": "..."} for a
     message it cannot act on. From the client: {"action": "pause"} holds new lines
