@@ -236,10 +236,13 @@ def write_lines(path: Path, stop: threading.Event, written: list[int]) -> None:
             stop.wait(max(0.0, start + written[0] / WRITER_LINES_PER_SECOND - time.monotonic()))
 
 
-def received_lines(page: Any) -> int:
-    """Lines the page counted since its socket's first message (its "N lines" counter)."""
-    text = page.locator("[data-log-count]").inner_text()
-    return int(text.split()[0].replace(",", ""))
+def received_lines(page: Any) -> int | None:
+    """Lines the page counted since its socket's first message (its "N lines" counter);
+    None when the tab no longer shows one (it reloaded, or shows another page)."""
+    counter = page.locator("[data-log-count]")
+    if counter.count() == 0:
+        return None
+    return int(counter.inner_text(timeout=5000).split()[0].replace(",", ""))
 
 
 def idle(result: Result, ours: Target, tmp_path: Path, seconds: float) -> None:
@@ -292,7 +295,9 @@ def soak(result: Result, ours: Target, pages: list[Any], traffic: Traffic) -> No
         stop.set()
         writer.join()
     wait(pages, 2.0)  # the last lines reach the tabs
-    got = [received_lines(page) - first for page, first in zip(pages, before, strict=True)]
+    after = [received_lines(page) for page in pages]
+    got = [end - first for first, end in zip(before, after, strict=True) if first is not None and end is not None]
+    lost_counter = len(pages) - len(got)
     base = min(window.samples, key=lambda sample: abs(sample[0] - baseline_at))
     peak = max(window.samples, key=lambda sample: sample[1])
     start = ours.since_start() - window.seconds
@@ -306,7 +311,11 @@ def soak(result: Result, ours: Target, pages: list[Any], traffic: Traffic) -> No
             window.rss,
             window,
             **traffic_columns(traffic, window),
-            **{"lines written": str(written[0]), "lines received, fewest of a tab": str(min(got))},
+            **{
+                "lines written": str(written[0]),
+                "lines received, fewest of a tab": str(min(got)) if got else "—",
+                "tabs without a line counter at the end": str(lost_counter),
+            },
         ),
     ]
     growth = window.rss - base[1]
