@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP through Django, WebSockets through Channels.
+"""ASGI entry point: HTTP through Django (hot reads by a short path), WebSockets through Channels.
 
 WebSockets are signed in by a JWT access token, or by the session cookie when their
 Origin is one of ALLOWED_HOSTS (see wpdash.ws_auth).
@@ -20,8 +20,10 @@ django_asgi_app = ASGIHandler()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from server_monitor.web.sockets.routing import websocket_urlpatterns  # noqa: E402
+from wpdash.hot_reads import HotReads  # noqa: E402
 from wpdash.ws_auth import WebSocketAuth  # noqa: E402
 
 websocket_application = WebSocketAuth(URLRouter(websocket_urlpatterns))
 
-application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application})
+# The read-only GETs a dashboard polls take a short path; all else is Django's (wpdash.hot_reads).
+application = ProtocolTypeRouter({"http": HotReads(django_asgi_app), "websocket": websocket_application})

@@ -27,6 +27,7 @@ CUT_MARK = " …[line cut at 16 KiB]"
 # Shown before the end of a line whose start lies beyond what a tail may read.
 HEAD_CUT_MARK = "[line cut at 16 KiB]… "
 MAX_TAIL_LINES = 500
+DEFAULT_TAIL_LINES = 50
 BLOCK_SIZE = 64 * 1024
 MAX_QUERY_CHARS = 200
 

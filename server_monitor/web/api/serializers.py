@@ -9,7 +9,7 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from server_monitor.adapters.logs import tail
-from server_monitor.adapters.logs.tail import MAX_QUERY_CHARS, MAX_TAIL_LINES
+from server_monitor.adapters.logs.tail import DEFAULT_TAIL_LINES, MAX_QUERY_CHARS, MAX_TAIL_LINES
 from server_monitor.models import RestartAction
 from server_monitor.workflows import metrics
 
@@ -141,7 +141,10 @@ class SearchTermField(serializers.CharField):
 
 class LogTailQuerySerializer(serializers.Serializer):
     lines = serializers.IntegerField(
-        min_value=1, max_value=MAX_TAIL_LINES, default=50, help_text=f"How many of the last lines, 1..{MAX_TAIL_LINES}."
+        min_value=1,
+        max_value=MAX_TAIL_LINES,
+        default=DEFAULT_TAIL_LINES,
+        help_text=f"How many of the last lines, 1..{MAX_TAIL_LINES}.",
     )
     q = SearchTermField(
         required=False,

@@ -1,0 +1,262 @@
+"""The short path for hot reads (wpdash.hot_reads) answers exactly as Django would, or not at all.
+
+Each request goes through the real ASGI stack twice: once through HotReads in front of
+Django, once through Django alone. A request the short path takes must get the same
+status, headers and body as Django's; every other request must reach Django untouched
+(counted), so its answer is Django's by construction. The callers are the auth
+matrices' (tests/support/identities.py): the short path never admits anyone Django
+would not.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+import pytest
+from asgiref.testing import ApplicationCommunicator
+from channels.db import database_sync_to_async
+from django.test import Client
+from rest_framework_simplejwt.tokens import AccessToken
+
+from server_monitor.adapters.metrics import netdata as netdata_module
+from server_monitor.workflows import metrics
+from tests.support.fake_netdata import http_server, recorded_netdata_with_root_disk
+from tests.support.identities import bad_tokens
+from tests.support.users import user_with
+from wpdash.handler import ASGIHandler
+from wpdash.hot_reads import HotReads
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+API = "/api/v1/server"
+HOT = [
+    "/healthz",
+    f"{API}/services",
+    f"{API}/services/",
+    f"{API}/logs/access?lines=500",
+    f"{API}/logs/access/?lines=1",
+    f"{API}/logs/access",
+    f"{API}/logs/journal:nginx",  # no journal on this machine: 200, with available false
+    f"{API}/metrics?range=1h",
+    f"{API}/metrics/",
+]
+# Each of these goes to Django, signed in as the viewer: its answer is DRF's to give.
+TO_DJANGO = [
+    f"{API}/logs/access?lines=0",
+    f"{API}/logs/access?lines=501",
+    f"{API}/logs/access?lines=050",
+    f"{API}/logs/access?lines=5.0",
+    f"{API}/logs/access?lines=",
+    f"{API}/logs/access?lines=abc",
+    f"{API}/logs/access?lines=5&lines=6",
+    f"{API}/logs/access?q=GET",
+    f"{API}/logs/access?format=json",
+    f"{API}/logs/nope",
+    f"{API}/logs/..%2F..%2Fetc%2Fpasswd",
+    f"{API}/logs/journal:postfix",  # a journal, but its service is not allowlisted here
+    f"{API}/metrics?range=2h",
+    f"{API}/metrics?range=5m&range=1h",
+    f"{API}/services/nginx",
+    f"{API}/restarts",
+    "/healthz?x=1",
+]
+
+
+class CountingDjango(ASGIHandler):
+    """wpdash's Django handler, counting the requests that reach it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    async def __call__(self, scope, receive, send) -> None:
+        self.calls += 1
+        await super().__call__(scope, receive, send)
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+async def ask(app, path: str, headers: list[tuple[bytes, bytes]] = (), method: str = "GET", **scope) -> Answer:
+    target, _, query = path.partition("?")
+    communicator = ApplicationCommunicator(
+        app,
+        {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": unquote(target),
+            "raw_path": target.encode(),
+            "query_string": query.encode(),
+            "root_path": "",
+            "headers": [(b"host", b"testserver"), *headers],
+            "client": ("127.0.0.1", 40000),
+            "server": ("testserver", 80),
+            **scope,
+        },
+    )
+    await communicator.send_input({"type": "http.request", "body": b""})
+    start = await communicator.receive_output(10)
+    body = b""
+    while True:
+        message = await communicator.receive_output(10)
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    await communicator.wait(10)
+    names = sorted((name.decode().lower(), value.decode()) for name, value in start["headers"])
+    return Answer(start["status"], names, body)
+
+
+def assert_same(django: Answer, short: Answer) -> None:
+    """Equal, but for a log's `timestamp` (whole seconds of reading): the two reads may
+    fall on either side of a second."""
+    assert (short.status, short.headers) == (django.status, django.headers)
+    if short.body != django.body and b'"timestamp":' in short.body:
+        a, b = json.loads(short.body), json.loads(django.body)
+        assert abs(a.pop("timestamp") - b.pop("timestamp")) <= 1
+        assert a == b
+    else:
+        assert short.body == django.body
+
+
+@pytest.fixture
+def stack(tmp_path, settings, fake_systemd, monkeypatch):
+    """The short path in front of a counting Django; a log, the stand-in systemctl and
+    a replaying Netdata whose answers stay cached for the test."""
+    log = tmp_path / "access.log"
+    log.write_text("".join(f'127.0.0.1 - - "GET /{n} HTTP/1.1" 200 {n}\n' for n in range(600)))
+    settings.WPDASH_LOGS = {"access": str(log)}
+    settings.WPDASH_SERVICES = ["nginx", "mariadb"]
+    settings.WPDASH_METRICS_SOURCE = "netdata"
+    monkeypatch.setattr(netdata_module, "CACHE_SECONDS", 600.0)  # both paths see one Netdata answer
+    metrics.reset()
+    with http_server(recorded_netdata_with_root_disk) as url:
+        settings.NETDATA_URL = url
+        django = CountingDjango()
+        yield HotReads(django), django
+    metrics.reset()
+
+
+@database_sync_to_async
+def viewer_token() -> str:
+    return str(AccessToken.for_user(user_with("hot-viewer")))
+
+
+def bearer(token: str) -> list[tuple[bytes, bytes]]:
+    return [(b"authorization", f"Bearer {token}".encode())]
+
+
+@pytest.mark.parametrize("path", HOT)
+async def test_a_hot_read_is_answered_by_the_short_path_as_django_answers_it(stack, path):
+    hot, django = stack
+    headers = [] if path == "/healthz" else bearer(await viewer_token())
+    short = await ask(hot, path, headers)
+    assert django.calls == 0, "the short path passed it on"
+    assert short.status == 200, short.body[:300]
+    assert_same(await ask(django, path, headers), short)
+
+
+@pytest.mark.parametrize("path", TO_DJANGO)
+async def test_a_request_it_is_not_sure_of_goes_to_django(stack, path):
+    hot, django = stack
+    headers = bearer(await viewer_token())
+    answer = await ask(hot, path, headers)
+    assert django.calls == 1
+    assert answer.status != 500, answer.body[:300]
+
+
+@database_sync_to_async
+def nobodies() -> dict[str, list[tuple[bytes, bytes]]]:
+    user = user_with("hot-nobody")
+    inactive = user_with("hot-inactive", is_active=False)
+    client = Client()
+    client.force_login(user)
+    return {
+        "no credentials": [],
+        "inactive user's token": bearer(str(AccessToken.for_user(inactive))),
+        "malformed header": [(b"authorization", b"Bearer")],
+        "basic auth": [(b"authorization", b"Basic aG90OnNlY3JldA==")],
+        "session cookie": [(b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())],
+        **{name: bearer(token) for name, token in bad_tokens(user).items()},
+    }
+
+
+@pytest.mark.parametrize("path", HOT[1:])
+async def test_no_valid_token_no_short_path(stack, path):
+    hot, django = stack
+    callers = await nobodies()
+    for number, (caller, headers) in enumerate(callers.items(), start=1):
+        answer = await ask(hot, path, headers)
+        assert django.calls == number, caller
+        expected = 200 if caller == "session cookie" else 401
+        assert answer.status == expected, (caller, answer.body[:200])
+
+
+@pytest.mark.parametrize(
+    ("case", "headers", "method"),
+    [
+        ("HEAD", [], "HEAD"),
+        ("POST", [], "POST"),
+        ("a body", [(b"content-length", b"5")], "GET"),
+        ("HTML wanted", [(b"accept", b"text/html")], "GET"),
+        ("indented JSON wanted", [(b"accept", b"application/json; indent=4")], "GET"),
+        ("another host", [(b"host", b"evil.example")], "GET"),
+    ],
+)
+async def test_anything_but_a_plain_get_goes_to_django(stack, case, headers, method):
+    hot, django = stack
+    path = f"{API}/logs/access?lines=5"
+    await ask(hot, path, [*bearer(await viewer_token()), *headers], method=method)
+    assert django.calls == 1, case
+
+
+async def test_a_database_error_on_healthz_is_djangos_503(stack, monkeypatch):
+    from django.db.backends.utils import CursorWrapper
+    from django.db.utils import OperationalError
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("database is locked")
+
+    hot, django = stack
+    monkeypatch.setattr(CursorWrapper, "execute", refuse)
+    answer = await ask(hot, "/healthz")
+    assert (django.calls, answer.status) == (1, 503)
+
+
+async def test_netdata_down_is_djangos_503(stack, settings):
+    hot, django = stack
+    metrics.reset()
+    settings.NETDATA_URL = "http://127.0.0.1:9"  # discard port: refused at once
+    answer = await ask(hot, f"{API}/metrics", bearer(await viewer_token()))
+    assert (django.calls, answer.status) == (1, 503), answer.body[:300]
+
+
+async def test_where_https_is_required_plain_http_goes_to_django_and_https_gets_hsts(stack, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_HSTS_SECONDS = 3600
+    django = CountingDjango()  # middleware reads settings when it is made
+    hot = HotReads(django)
+    headers = bearer(await viewer_token())
+    plain = await ask(hot, f"{API}/services", headers)
+    assert (django.calls, plain.status) == (1, 301)
+    secure = await ask(hot, f"{API}/services", headers, scheme="https")
+    assert django.calls == 1, "an https request is the short path's"
+    assert ("strict-transport-security", "max-age=3600") in secure.headers
+    assert_same(await ask(django, f"{API}/services", headers, scheme="https"), secure)
+
+
+async def test_a_middleware_it_does_not_know_turns_it_off(stack, settings):
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "django.middleware.gzip.GZipMiddleware"]
+    _, counting = stack
+    hot = HotReads(counting)
+    await ask(hot, "/healthz")
+    assert counting.calls == 1
