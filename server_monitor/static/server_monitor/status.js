@@ -24,12 +24,32 @@
   }
 
   /* ---- fragments: metrics, services, restarts ---------------------------- */
+  /* Tabs of one browser share the refresh: the tab holding the "wpdash-refresh" lock
+   * (Web Locks; a visible tab) asks the server, and every tab that fetches a fragment
+   * hands it to the others over a BroadcastChannel. A tab that has heard nothing fresh
+   * for a tick and a half (no leader, a range of its own, an old browser) asks itself,
+   * so ten open tabs cost the server what one does. */
   let range = page.dataset.range || "5m";
+  const FRAGMENTS = ["metrics", "services", "restarts"];
+  const channel = "BroadcastChannel" in window ? new BroadcastChannel("wpdash-fragments") : null;
+  const heardAt = {}; // fragment key -> Date.now() of the newest copy shown
+  let leading = false;
+  let stopSeeking = null; // ends this tab's hold on the lock, or its wait for it
+
+  function fragmentKey(name, forRange) { return name === "metrics" ? "metrics:" + forRange : name; }
+
+  function show(name, html) {
+    const section = document.querySelector('[data-fragment="' + name + '"]');
+    if (!section) return;
+    section.innerHTML = html;
+    heardAt[fragmentKey(name, range)] = Date.now();
+  }
 
   async function refresh(name) {
     const section = document.querySelector('[data-fragment="' + name + '"]');
     if (!section) return;
-    const url = section.dataset.url + (name === "metrics" ? "?range=" + encodeURIComponent(range) : "");
+    const asked = range;
+    const url = section.dataset.url + (name === "metrics" ? "?range=" + encodeURIComponent(asked) : "");
     try {
       const response = await fetch(url, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" });
       if (response.status === 401 || response.status === 403 || response.redirected) {
@@ -37,18 +57,56 @@
         return;
       }
       if (!response.ok) return;
-      section.innerHTML = await response.text();
+      const html = await response.text();
+      if (name === "metrics" && asked !== range) return; // the range changed while it was on its way
+      show(name, html);
+      if (channel) channel.postMessage({ name: name, range: asked, html: html });
     } catch (error) {
       /* offline for a moment: keep what is shown, try again next tick */
     }
   }
 
+  if (channel) {
+    channel.addEventListener("message", function (event) {
+      const copy = event.data || {};
+      if (FRAGMENTS.indexOf(copy.name) < 0 || typeof copy.html !== "string") return;
+      if (copy.name === "metrics" && copy.range !== range) return;
+      show(copy.name, copy.html);
+    });
+  }
+
+  function seekLead() {
+    if (!channel || !navigator.locks || stopSeeking || document.hidden) return;
+    const waiting = new AbortController();
+    let release = null;
+    stopSeeking = function () { waiting.abort(); if (release) release(); };
+    navigator.locks.request("wpdash-refresh", { signal: waiting.signal }, function () {
+      leading = true; // from the next tick on
+      return new Promise(function (resolve) { release = resolve; });
+    }).catch(function () { /* aborted while waiting */ }).finally(function () {
+      leading = false;
+      stopSeeking = null;
+    });
+  }
+
   function refreshAll() {
     if (document.hidden) return; // no load while the tab is in the background
-    ["metrics", "services", "restarts"].forEach(refresh);
+    const stale = Date.now() - REFRESH_MS * 1.5;
+    FRAGMENTS.forEach(function (name) {
+      if (leading || !channel || (heardAt[fragmentKey(name, range)] || 0) < stale) refresh(name);
+    });
   }
+  FRAGMENTS.forEach(function (name) { heardAt[fragmentKey(name, range)] = Date.now(); }); // as the server rendered them
   setInterval(refreshAll, REFRESH_MS);
-  document.addEventListener("visibilitychange", function () { if (!document.hidden) refreshAll(); });
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden) {
+      if (stopSeeking) stopSeeking(); // a hidden tab does not refresh, so it hands the lead on
+    } else {
+      refreshAll();
+      seekLead();
+    }
+  });
+  seekLead();
 
   page.addEventListener("click", function (event) {
     const link = event.target.closest("a[data-range]");
