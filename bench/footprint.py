@@ -80,19 +80,28 @@ class Traffic:
 
     requests: collections.Counter = field(default_factory=collections.Counter)
     messages: int = 0
+    by_tab: collections.Counter = field(default_factory=collections.Counter)  # tab number -> messages
+    tabs: int = 0
 
     def reset(self) -> None:
         self.requests.clear()
         self.messages = 0
+        self.by_tab.clear()
 
     def watch(self, page: Any) -> None:
-        page.on("websocket", lambda socket: socket.on("framereceived", self._message))
+        number = self.tabs
+        self.tabs += 1
+        page.on("websocket", lambda socket: socket.on("framereceived", lambda _: self._message(number)))
+
+    def fewest_messages(self) -> int:
+        return min(self.by_tab.get(number, 0) for number in range(self.tabs)) if self.tabs else 0
 
     def request(self, request: Any) -> None:
         self.requests[urlsplit(request.url).path] += 1
 
-    def _message(self, _payload: Any) -> None:
+    def _message(self, tab: int) -> None:
         self.messages += 1
+        self.by_tab[tab] += 1
 
 
 class Target:
@@ -199,6 +208,7 @@ def traffic_columns(traffic: Traffic, window: Window) -> dict[str, str]:
     return {
         "browser requests/min": f"{sum(traffic.requests.values()) * per_minute:.1f}",
         "WS messages/min": f"{traffic.messages * per_minute:.1f}",
+        "WS messages, fewest of a tab": str(traffic.fewest_messages()),
     }
 
 

@@ -24,16 +24,6 @@ from tests.support.logs import (
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def access_log(settings, tmp_path):
-    folder = tmp_path / "nginx"
-    folder.mkdir(mode=0o755)  # logrotate refuses group- or world-writable folders
-    path = folder / "access.log"
-    path.write_text("".join(f"{nginx_line(n)}\n" for n in range(50)))
-    settings.WPDASH_LOGS = {"nginx-access": str(path)}
-    return path
-
-
 def write_and_rotate(path: Path, total: int, every: int, modes: list[str], extra: str = "") -> None:
     """Lines 50.. at ~1,000 lines/s, rotating every `every` lines with the modes in turn.
 

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def access_log(settings, tmp_path):
+    """80 lines, beside a configured log that is missing (this module's, not conftest's)."""
     path = tmp_path / "access.log"
     path.write_text("".join(f"{nginx_line(n)}\n" for n in range(80)))
     settings.WPDASH_LOGS = {"nginx-access": str(path), "mysql": str(tmp_path / "missing.log")}

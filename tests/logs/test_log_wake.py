@@ -24,16 +24,6 @@ WAKE_BOUND = 10.0  # seconds: far below the minute a timer would take, far above
 
 
 @pytest.fixture
-def access_log(settings, tmp_path):
-    folder = tmp_path / "nginx"
-    folder.mkdir(mode=0o755)  # logrotate refuses group- or world-writable folders
-    path = folder / "access.log"
-    path.write_text("".join(f"{nginx_line(n)}\n" for n in range(50)))
-    settings.WPDASH_LOGS = {"nginx-access": str(path)}
-    return path
-
-
-@pytest.fixture
 def no_timers(monkeypatch):
     """A reader that waits a minute unless something wakes it."""
     monkeypatch.setattr(fanout, "POLL_INTERVAL", 60.0)
