@@ -249,10 +249,17 @@ def write_lines(path: Path, stop: threading.Event, written: list[int]) -> None:
 def received_lines(page: Any) -> int | None:
     """Lines the page counted since its socket's first message (its "N lines" counter);
     None when the tab no longer shows one (it reloaded, or shows another page)."""
-    counter = page.locator("[data-log-count]")
-    if counter.count() == 0:
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:  # one evaluation: the page cannot change between finding the counter and reading it
+        text = page.evaluate('() => document.querySelector("[data-log-count]")?.textContent ?? null')
+    except PlaywrightError as error:  # navigating, or closed
+        print(f"tab at {page.url}: no line counter ({error.message.splitlines()[0]})", flush=True)
         return None
-    return int(counter.inner_text(timeout=5000).split()[0].replace(",", ""))
+    if text is None:
+        print(f"tab at {page.url}: no line counter", flush=True)
+        return None
+    return int(text.split()[0].replace(",", ""))
 
 
 def idle(result: Result, ours: Target, tmp_path: Path, seconds: float) -> None:

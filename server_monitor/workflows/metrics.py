@@ -52,6 +52,9 @@ _lock = threading.Lock()
 _client: NetdataClient | None = None
 _sampler: LocalSampler | None = None
 _down_until: dict[str, float] = {}  # NETDATA_URL -> monotonic time; present while down
+# range -> (its window's answer, the 5m answer, their merge): while Netdata's cached
+# answers are the same objects, so is the merge (kept by reference, compared with `is`).
+_merged: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {}
 
 
 def netdata_client() -> NetdataClient:
@@ -88,7 +91,7 @@ def get_metrics(range_name: str = DEFAULT_RANGE) -> dict[str, Any]:
     whichever range is asked, so the big number of a card does not change with the
     range; ``average`` is the window's own mean. Raises ValueError for a range not in
     RANGES, and MetricsUnavailable when the source is ``netdata`` and Netdata cannot
-    answer.
+    answer. The answer may be shared with other requests: callers must not modify it.
     """
     range_ = get_range(range_name)
     answer = _window(range_)
@@ -102,8 +105,13 @@ def get_metrics(range_name: str = DEFAULT_RANGE) -> dict[str, Any]:
             latest = netdata_client().metrics(latest_range, _local_disk)  # cached: open pages ask for it too
         except MetricsUnavailable:
             return answer  # the window's own newest value is still the best there is
+    merged = _merged.get(range_.name)
+    if merged is not None and merged[0] is answer and merged[1] is latest:
+        return merged[2]  # the same cached Netdata answers: the same merge
     # New dicts: a Netdata answer is shared with other requests while its charts are cached.
-    return {**answer, **{key: {**answer[key], "current": latest[key]["current"]} for key in SERIES}}
+    combined = {**answer, **{key: {**answer[key], "current": latest[key]["current"]} for key in SERIES}}
+    _merged[range_.name] = (answer, latest, combined)
+    return combined
 
 
 def _window(range_: Range) -> dict[str, Any]:
@@ -159,6 +167,7 @@ def reset() -> None:
         client, local = _client, _sampler
         _client = _sampler = None
         _down_until.clear()
+        _merged.clear()
     if client is not None:
         client.close()
     if local is not None:

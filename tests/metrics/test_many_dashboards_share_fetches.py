@@ -167,3 +167,18 @@ def test_a_cached_window_is_shaped_once_and_no_range_changes_it(netdata, setting
     assert {key: hour[key]["current"] for key in metrics.SERIES} == {
         key: five[key]["current"] for key in metrics.SERIES
     }
+
+
+@pytest.mark.parametrize("range_name", ["5m", "1h", "24h"])
+def test_while_the_charts_are_cached_every_request_gets_the_same_answer(netdata, settings, monkeypatch, range_name):
+    """Shaped, and for 1h and 24h merged with the 5m card numbers, once per cached fetch."""
+    settings.WPDASH_METRICS_SOURCE = "netdata"
+    settings.NETDATA_URL = netdata.url
+    monkeypatch.setattr(netdata_module, "CACHE_SECONDS", 60.0)
+    first = metrics.get_metrics(range_name)
+    again = metrics.get_metrics(range_name)
+    assert again is first
+    metrics.netdata_client().cache = SingleFlightCache(ttl=60.0, abandon_after=netdata_module.DEADLINE)  # expired
+    fresh = metrics.get_metrics(range_name)
+    assert fresh is not first  # new charts: shaped and merged anew
+    assert metrics.get_metrics(range_name) is fresh

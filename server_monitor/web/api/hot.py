@@ -41,6 +41,9 @@ PLAIN_COUNT = re.compile(r"[1-9][0-9]{0,2}")
 
 _renderer = JSONRenderer()
 _jwt = CachedUserJWTAuthentication()
+# range -> (the answer, its JSON): while metrics hands out the same cached answer (it
+# does while Netdata's charts are cached), its 360 points are not encoded again.
+_rendered_metrics: dict[str, tuple[dict[str, Any], bytes]] = {}
 
 
 class Decline(Exception):
@@ -73,9 +76,9 @@ def signed_in(request: HttpRequest) -> None:
         raise Decline
 
 
-def json_answer(data: Any) -> HttpResponse:
-    """What a DRF view's Response becomes: JSONRenderer's bytes and DRF's headers."""
-    response = HttpResponse(_renderer.render(data), content_type="application/json")
+def json_answer(body: bytes) -> HttpResponse:
+    """What a DRF view's Response becomes: JSONRenderer's bytes (`body`) and DRF's headers."""
+    response = HttpResponse(body, content_type="application/json")
     response["Vary"] = "Accept"
     response["Allow"] = READ_ONLY
     return response
@@ -83,7 +86,7 @@ def json_answer(data: Any) -> HttpResponse:
 
 def services(request: HttpRequest) -> HttpResponse:
     signed_in(request)
-    return json_answer(ServiceStatusSerializer(systemd.list_statuses(), many=True).data)
+    return json_answer(_renderer.render(ServiceStatusSerializer(systemd.list_statuses(), many=True).data))
 
 
 def log_tail(request: HttpRequest, log_type: str) -> HttpResponse:
@@ -92,7 +95,7 @@ def log_tail(request: HttpRequest, log_type: str) -> HttpResponse:
     if lines is not None and not (PLAIN_COUNT.fullmatch(lines) and int(lines) <= tail.MAX_TAIL_LINES):
         raise Decline
     count = tail.DEFAULT_TAIL_LINES if lines is None else int(lines)
-    return json_answer(tail_answer(tail.tail(sources.get_source(log_type), count)))
+    return json_answer(_renderer.render(tail_answer(tail.tail(sources.get_source(log_type), count))))
 
 
 def server_metrics(request: HttpRequest) -> HttpResponse:
@@ -100,7 +103,11 @@ def server_metrics(request: HttpRequest) -> HttpResponse:
     range_name = request.GET.get("range", metrics.DEFAULT_RANGE)
     if range_name not in metrics.RANGES:
         raise Decline
-    response = json_answer(metrics.get_metrics(range_name))
+    data = metrics.get_metrics(range_name)
+    rendered = _rendered_metrics.get(range_name)
+    if rendered is None or rendered[0] is not data:
+        rendered = _rendered_metrics[range_name] = (data, _renderer.render(data))
+    response = json_answer(rendered[1])
     add_never_cache_headers(response)  # as the DRF view: numbers change every second
     return response
 
