@@ -315,6 +315,13 @@ def soak(result: Result, ours: Target, pages: list[Any], traffic: Traffic) -> No
     after = [received_lines(page) for page in pages]
     got = [end - first for first, end in zip(before, after, strict=True) if first is not None and end is not None]
     lost_counter = len(pages) - len(got)
+    counts = ", ".join(
+        f"{first}→{end} ({traffic.by_tab.get(number, 0)} messages)"
+        for number, (first, end) in enumerate(zip(before, after, strict=True))
+    )
+    result.notes.append(
+        f"soak, each tab's line counter before → after, and the WebSocket messages Chromium saw: {counts}"
+    )
     base = min(window.samples, key=lambda sample: abs(sample[0] - baseline_at))
     peak = max(window.samples, key=lambda sample: sample[1])
     start = ours.since_start() - window.seconds
