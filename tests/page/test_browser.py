@@ -8,46 +8,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.servers import REPO, live_server
-from tests.support.systemd import FakeSystemd
+from tests.page.conftest import sign_in
+from tests.support.servers import REPO
 
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = REPO / "test-artifacts"
-PASSWORD = "a browser password 123"
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """A daphne with the stand-in systemctl, local metrics and one real log file."""
-    tmp_path = tmp_path_factory.mktemp("browser")
-    systemd = FakeSystemd(tmp_path / "systemd")
-    log = tmp_path / "access.log"
-    log.write_text(
-        "".join(f'203.0.113.{n} - - [22/Nov/2026:03:00:00 +0000] "GET /{n} HTTP/1.1" 200 12\n' for n in range(60))
-    )
-    with live_server(
-        tmp_path,
-        WPDASH_SYSTEMCTL=str(systemd.path),
-        WPDASH_SUDO="off",
-        WPDASH_METRICS_SOURCE="local",
-        WPDASH_LOGS=f"nginx-access={log}",
-    ) as server:
-        server.create_user("operator", PASSWORD, permissions=("restart_service",))
-        yield server, systemd, log
-
-
-def sign_in(page, server) -> None:
-    page.goto(server.url + "/")
-    assert "/accounts/login/" in page.url
-    page.get_by_label("Username").fill("operator")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(server.url + "/")
-
-
-def test_an_operator_signs_in_sees_the_box_restarts_nginx_and_follows_the_log(browser, site):
-    server, systemd, log = site
+def test_an_operator_signs_in_sees_the_box_restarts_nginx_and_follows_the_log(browser, operator_site):
+    server, systemd, log = operator_site
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors: list[str] = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
@@ -83,8 +53,8 @@ def test_an_operator_signs_in_sees_the_box_restarts_nginx_and_follows_the_log(br
     page.close()
 
 
-def test_cancelling_the_confirmation_restarts_nothing(browser, site):
-    server, systemd, _ = site
+def test_cancelling_the_confirmation_restarts_nothing(browser, operator_site):
+    server, systemd, _ = operator_site
     page = browser.new_page()
     sign_in(page, server)
     before = len(systemd.restarts())
@@ -97,8 +67,8 @@ def test_cancelling_the_confirmation_restarts_nothing(browser, site):
     page.close()
 
 
-def test_the_page_fits_a_phone(browser, site):
-    server, _, _ = site
+def test_the_page_fits_a_phone(browser, operator_site):
+    server, _, _ = operator_site
     page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
     sign_in(page, server)
 
@@ -110,8 +80,8 @@ def test_the_page_fits_a_phone(browser, site):
     page.close()
 
 
-def test_pause_holds_lines_and_resume_delivers_them(browser, site):
-    server, _, log = site
+def test_pause_holds_lines_and_resume_delivers_them(browser, operator_site):
+    server, _, log = operator_site
     page = browser.new_page()
     sign_in(page, server)
     page.wait_for_selector("[data-log-status]:has-text('Live')")

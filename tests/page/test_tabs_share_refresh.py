@@ -12,31 +12,12 @@ import time
 import pytest
 import requests
 
-from tests.page.test_browser import PASSWORD, sign_in
-from tests.support.servers import live_server
-from tests.support.systemd import FakeSystemd
+from tests.page.conftest import PASSWORD, sign_in
 
 pytestmark = pytest.mark.browser
 
 TICK_MS = 10_000  # status.js REFRESH_MS
 FRAGMENTS = 3  # metrics, services, restarts
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    tmp_path = tmp_path_factory.mktemp("tabs")
-    systemd = FakeSystemd(tmp_path / "systemd")
-    log = tmp_path / "access.log"
-    log.write_text('203.0.113.1 - - [22/Nov/2026:03:00:00 +0000] "GET / HTTP/1.1" 200 12\n')
-    with live_server(
-        tmp_path,
-        WPDASH_SYSTEMCTL=str(systemd.path),
-        WPDASH_SUDO="off",
-        WPDASH_METRICS_SOURCE="local",
-        WPDASH_LOGS=f"nginx-access={log}",
-    ) as server:
-        server.create_user("operator", PASSWORD, permissions=("restart_service",))
-        yield server, systemd
 
 
 def open_tabs(browser, server, count: int):
@@ -85,8 +66,8 @@ class FragmentRequests:
         tab.wait_for_timeout(300)
 
 
-def test_one_tab_asks_and_every_tab_shows_what_it_got(browser, site):
-    server, _ = site
+def test_one_tab_asks_and_every_tab_shows_what_it_got(browser, operator_site):
+    server, *_ = operator_site
     context, tabs = open_tabs(browser, server, 3)
     try:
         asked = FragmentRequests(tabs)
@@ -101,8 +82,8 @@ def test_one_tab_asks_and_every_tab_shows_what_it_got(browser, site):
         context.close()
 
 
-def test_when_the_asking_tab_closes_another_takes_over(browser, site):
-    server, _ = site
+def test_when_the_asking_tab_closes_another_takes_over(browser, operator_site):
+    server, *_ = operator_site
     context, tabs = open_tabs(browser, server, 2)
     try:
         asked = FragmentRequests(tabs)
