@@ -7,7 +7,11 @@ negotiation and query serializer, and middleware made for pages, forms and sessi
 a Bearer token. HotReads answers /healthz and GET services, logs/NAME and metrics with
 the views of server_monitor.web.api.hot behind only the middleware that shapes every
 answer (SecurityMiddleware, the security headers, CommonMiddleware, X-Frame-Options),
-in one hop to the request threads, as wpdash.handler does for Django.
+in one hop to the request threads, as wpdash.handler does for Django. An answer that
+is usually all in memory (metrics, services: route.from_memory) is first made in the
+event loop with no hop at all; the first thing it would have to wait for (a cache
+that expired, a user not seen for a few seconds) sends it to the threads
+(server_monitor.memory_only).
 
 It stays exactly as strict because it answers only what it is sure of and hands
 everything else to Django untouched. It never reads a request's body, so Django gets
@@ -25,6 +29,8 @@ path off (a warning says so) until someone decides whether hot reads need it.
 
 from __future__ import annotations
 
+import contextlib
+import enum
 import io
 import logging
 from collections.abc import Callable
@@ -32,11 +38,13 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.exceptions import SynchronousOnlyOperation
 from django.core.handlers.asgi import ASGIHandler, ASGIRequest
 from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.module_loading import import_string
 
+from server_monitor.memory_only import WouldBlock, memory_only
 from server_monitor.web.api.hot import ROUTES, HotRoute
 from wpdash.handler import REQUEST_THREADS
 
@@ -81,6 +89,13 @@ def call_view(request: HttpRequest) -> HttpResponseBase:
     return route.view(request, **request.hot_kwargs)  # type: ignore[attr-defined]
 
 
+class InAThread(enum.Enum):
+    IN_A_THREAD = "in a thread"
+
+
+IN_A_THREAD = InAThread.IN_A_THREAD  # tried from memory, the answer needs a wait
+
+
 class HotReads:
     """ASGI app: the hot read GETs answered here, everything else by `django`."""
 
@@ -91,9 +106,12 @@ class HotReads:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         found = self.match(scope) if scope["type"] == "http" else None
         if found is not None:
-            respond = sync_to_async(self.respond, thread_sensitive=False, executor=REQUEST_THREADS)
-            response = await respond(scope, *found)
-            if response is not None:
+            route, kwargs = found
+            response = self.respond(scope, route, kwargs, from_memory=True) if route.from_memory else IN_A_THREAD
+            if response is IN_A_THREAD:
+                respond = sync_to_async(self.respond, thread_sensitive=False, executor=REQUEST_THREADS)
+                response = await respond(scope, route, kwargs)
+            if isinstance(response, HttpResponseBase):
                 await self.django.send_response(response, send)
                 return
         await self.django(scope, receive, send)
@@ -115,19 +133,28 @@ class HotReads:
                 return route, found.groupdict()
         return None
 
-    def respond(self, scope: dict[str, Any], route: HotRoute, kwargs: dict[str, str]) -> HttpResponseBase | None:
-        """The answer, or None for Django to give one. Runs in a request thread."""
+    def respond(
+        self, scope: dict[str, Any], route: HotRoute, kwargs: dict[str, str], from_memory: bool = False
+    ) -> HttpResponseBase | InAThread | None:
+        """The answer, or None for Django to give one. Runs in a request thread, or with
+        `from_memory` in the event loop, where anything that would wait makes it
+        IN_A_THREAD instead (server_monitor.memory_only)."""
         assert self.chain is not None
-        close_old_connections()  # this thread's connections, as wpdash.handler looks after them
+        if not from_memory:
+            close_old_connections()  # this thread's connections, as wpdash.handler looks after them
         try:
             request = ASGIRequest(scope, io.BytesIO())
             request.get_host()  # a Host not allowed: Django's 400, and its log line
             if not route.query_is_plain(request.GET):
                 return None
             request.hot_route, request.hot_kwargs = route, kwargs  # type: ignore[attr-defined]
-            response = self.chain(request)
+            with memory_only() if from_memory else contextlib.nullcontext():
+                response = self.chain(request)
+        except (WouldBlock, SynchronousOnlyOperation):
+            return IN_A_THREAD if from_memory else None
         except Exception:  # Decline, or any error: Django answers it, and logs it as ever
             return None
         finally:
-            close_old_connections()
+            if not from_memory:
+                close_old_connections()
         return response if response.status_code == 200 else None

@@ -18,6 +18,7 @@ from django.conf import settings
 
 from server_monitor.adapters.process import RunResult, run
 from server_monitor.errors import NotAllowed, NotFound, Unavailable
+from server_monitor.memory_only import before_blocking
 from wpdash.env import UNIT_NAME_RE
 
 STATUS_TIMEOUT = 5.0  # seconds for `systemctl show`
@@ -266,6 +267,7 @@ def list_statuses() -> list[ServiceStatus]:
     listed = _listed
     if listed is not None and listed[0] == key and now < listed[1]:
         return list(listed[2])
+    before_blocking("systemctl show")
     statuses = statuses_from_show(names, _show(names), monotonic_now())
     _listed = (key, now + STATUS_CACHE_SECONDS, statuses)
     return list(statuses)

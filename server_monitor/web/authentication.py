@@ -29,6 +29,8 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
 
+from server_monitor.memory_only import before_blocking
+
 USER_CACHE_SECONDS = 5.0
 MAX_CACHED_USERS = 1024  # ids come from signed tokens only; the bound is for the day that is not so
 
@@ -45,6 +47,7 @@ class CachedUserJWTAuthentication(JWTAuthentication):
         with _lock:
             cached, generation = _users.get(user_id), _generation
         if cached is None or cached[0] <= now:
+            before_blocking("the user's database row")
             user = super().get_user(validated_token)  # the query, and simplejwt's own checks
             with _lock:
                 if len(_users) >= MAX_CACHED_USERS:

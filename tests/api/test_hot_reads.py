@@ -5,26 +5,35 @@ Django, once through Django alone. A request the short path takes must get the s
 status, headers and body as Django's; every other request must reach Django untouched
 (counted), so its answer is Django's by construction. The callers are the auth
 matrices' (tests/support/identities.py): the short path never admits anyone Django
-would not.
+would not. Metrics and services, warm, are answered in the event loop without a hop
+to a request thread (counted); the first wait sends them to one.
 """
 
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import unquote
 
 import pytest
 from asgiref.testing import ApplicationCommunicator
 from channels.db import database_sync_to_async
+from django.contrib.auth import get_user_model
 from django.test import Client
 from rest_framework_simplejwt.tokens import AccessToken
 
+from server_monitor import memory_only
+from server_monitor.adapters import systemd
 from server_monitor.adapters.metrics import netdata as netdata_module
+from server_monitor.adapters.metrics.cache import SingleFlightCache
+from server_monitor.adapters.metrics.sampler import LocalSampler
+from server_monitor.web import authentication
 from server_monitor.workflows import metrics
 from tests.support.fake_netdata import http_server, recorded_netdata_with_root_disk
 from tests.support.identities import bad_tokens
 from tests.support.users import user_with
+from wpdash import hot_reads
 from wpdash.handler import ASGIHandler
 from wpdash.hot_reads import HotReads
 
@@ -260,3 +269,148 @@ async def test_a_middleware_it_does_not_know_turns_it_off(stack, settings):
     hot = HotReads(counting)
     await ask(hot, "/healthz")
     assert counting.calls == 1
+
+
+# --- answers made from memory, in the event loop (server_monitor.memory_only) ---------
+
+
+class CountingThreads(ThreadPoolExecutor):
+    """The request threads, counting the hops to them."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=2, thread_name_prefix="test-request")
+        self.hops = 0
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.hops += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+@pytest.fixture
+def threads(monkeypatch):
+    counting = CountingThreads()
+    monkeypatch.setattr(hot_reads, "REQUEST_THREADS", counting)
+    yield counting
+    counting.shutdown()
+
+
+async def hops_for(hot, threads, path: str, headers) -> tuple[int, Answer]:
+    before = threads.hops
+    answer = await ask(hot, path, headers)
+    return threads.hops - before, answer
+
+
+FROM_MEMORY = [f"{API}/metrics?range=5m", f"{API}/metrics?range=1h", f"{API}/metrics?range=24h", f"{API}/services"]
+
+
+@pytest.mark.parametrize("path", FROM_MEMORY)
+async def test_a_warm_read_is_answered_in_the_event_loop_as_django_answers_it(stack, threads, path):
+    hot, django = stack
+    headers = bearer(await viewer_token())
+    first_hops, first = await hops_for(hot, threads, path, headers)  # fetches, looks the user up
+    again_hops, again = await hops_for(hot, threads, path, headers)
+    assert (first.status, first_hops) == (200, 1), first.body[:300]
+    assert (again.status, again_hops, django.calls) == (200, 0, 0), again.body[:300]
+    assert_same(await ask(django, path, headers), again)
+
+
+@pytest.mark.parametrize("path", ["/healthz", f"{API}/logs/access?lines=5"])
+async def test_a_query_or_a_file_read_is_always_made_in_a_thread(stack, threads, path):
+    hot, _ = stack
+    headers = [] if path == "/healthz" else bearer(await viewer_token())
+    for _ in range(2):
+        hops, answer = await hops_for(hot, threads, path, headers)
+        assert (answer.status, hops) == (200, 1)
+
+
+async def test_expired_charts_are_fetched_in_a_thread_once(stack, threads):
+    hot, _ = stack
+    headers = bearer(await viewer_token())
+    path = f"{API}/metrics?range=5m"
+    await ask(hot, path, headers)
+    client = metrics.netdata_client()
+    fetched = sum(client.fetches.values())
+    client.cache.clear()
+    hops, answer = await hops_for(hot, threads, path, headers)
+    assert (answer.status, hops) == (200, 1)
+    assert sum(client.fetches.values()) - fetched == len(netdata_module.CHARTS), "each chart once, in that thread"
+
+
+async def test_an_expired_services_list_is_asked_of_systemctl_in_a_thread(stack, threads, fake_systemd):
+    hot, _ = stack
+    headers = bearer(await viewer_token())
+    path = f"{API}/services"
+    await ask(hot, path, headers)
+    processes = len(fake_systemd.invocations())
+    systemd.forget_statuses()
+    hops, answer = await hops_for(hot, threads, path, headers)
+    assert (answer.status, hops, len(fake_systemd.invocations()) - processes) == (200, 1, 1)
+
+
+@database_sync_to_async
+def deactivate(username: str) -> None:
+    user = get_user_model().objects.get(username=username)
+    user.is_active = False
+    user.save()  # the signal drops the cached user
+
+
+async def test_a_user_deactivated_after_a_warm_read_is_refused_at_once(stack, threads):
+    hot, django = stack
+    headers = bearer(await viewer_token())
+    path = f"{API}/metrics"
+    assert (await ask(hot, path, headers)).status == 200
+    assert (await ask(hot, path, headers)).status == 200  # from memory
+    await deactivate("hot-viewer")
+    hops, answer = await hops_for(hot, threads, path, headers)
+    assert (answer.status, hops, django.calls) == (401, 1, 1), "looked up again in a thread, refused by Django"
+
+
+async def test_a_query_reached_without_a_guard_still_goes_to_a_thread(stack, threads, monkeypatch):
+    """Belt and braces: Django refuses a query from the event loop; that too means a thread."""
+    hot, _ = stack
+    headers = bearer(await viewer_token())
+    monkeypatch.setattr(authentication, "before_blocking", lambda what: None)
+    authentication.forget_users()
+    hops, answer = await hops_for(hot, threads, f"{API}/metrics", headers)
+    assert (answer.status, hops) == (200, 1), answer.body[:300]
+
+
+def test_before_blocking_refuses_only_inside_memory_only_and_only_there():
+    memory_only.before_blocking("outside")  # nothing
+    with memory_only.memory_only():
+        with pytest.raises(memory_only.WouldBlock, match="a query"):
+            memory_only.before_blocking("a query")
+        with ThreadPoolExecutor(1) as other:  # another thread's context is not in the mode
+            other.submit(memory_only.before_blocking, "elsewhere").result()
+    memory_only.before_blocking("after")
+
+
+def test_the_charts_cache_in_memory_only_mode_gives_fresh_answers_and_starts_nothing():
+    cache: SingleFlightCache[str] = SingleFlightCache(ttl=60, abandon_after=60)
+    started: list[object] = []
+    with memory_only.memory_only(), pytest.raises(memory_only.WouldBlock):
+        cache.get("chart", lambda: "fetched", started.append)
+    assert started == []
+    held: list = []
+    cache.get("slow", lambda: "slow", held.append)  # in flight until held[0] runs
+    with memory_only.memory_only(), pytest.raises(memory_only.WouldBlock):
+        cache.get("slow", lambda: "slow", started.append)
+    held[0]()
+    assert cache.get("chart", lambda: "fetched", lambda run: run()).result() == "fetched"
+    with memory_only.memory_only():
+        assert cache.get("chart", lambda: "again", started.append).result() == "fetched"
+        assert cache.get("slow", lambda: "again", started.append).result() == "slow"
+    assert started == []
+
+
+def test_a_sampler_not_started_takes_no_sample_in_memory_only_mode():
+    readings: list[int] = []
+
+    def reader():
+        readings.append(1)
+        raise AssertionError("sampled")
+
+    sampler = LocalSampler(reader=reader)
+    with memory_only.memory_only(), pytest.raises(memory_only.WouldBlock):
+        sampler.ensure_started()
+    assert readings == []

@@ -55,6 +55,9 @@ class HotRoute:
     pattern: re.Pattern[str]  # matched against the whole decoded path
     view: Callable[..., HttpResponse]
     parameters: frozenset[str] = field(default_factory=frozenset)  # the query parameters it reads
+    # Its answer is often all in memory (server_monitor.memory_only): tried in the event
+    # loop first. Not for a log (a file is read) or /healthz (a query, every time).
+    from_memory: bool = False
 
     def query_is_plain(self, query: QueryDict) -> bool:
         """Only parameters the view reads, each once (DRF would take the last of two)."""
@@ -114,8 +117,8 @@ def server_metrics(request: HttpRequest) -> HttpResponse:
 
 ROUTES = (
     HotRoute(re.compile(r"/healthz"), health.healthz),
-    HotRoute(re.compile(rf"{API}/services/?"), services),
+    HotRoute(re.compile(rf"{API}/services/?"), services, from_memory=True),
     # Names as configured (WPDASH_LOGS) or journal:NAME; any other path is the router's.
     HotRoute(re.compile(rf"{API}/logs/(?P<log_type>[\w.:@-]+?)/?"), log_tail, frozenset({"lines"})),
-    HotRoute(re.compile(rf"{API}/metrics/?"), server_metrics, frozenset({"range"})),
+    HotRoute(re.compile(rf"{API}/metrics/?"), server_metrics, frozenset({"range"}), from_memory=True),
 )
