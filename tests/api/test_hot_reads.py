@@ -28,7 +28,7 @@ from server_monitor.adapters import systemd
 from server_monitor.adapters.metrics import netdata as netdata_module
 from server_monitor.adapters.metrics.cache import SingleFlightCache
 from server_monitor.adapters.metrics.sampler import LocalSampler
-from server_monitor.web import authentication
+from server_monitor.web import authentication, health
 from server_monitor.workflows import metrics
 from tests.support.fake_netdata import http_server, recorded_netdata_with_root_disk
 from tests.support.identities import bad_tokens
@@ -300,13 +300,19 @@ async def hops_for(hot, threads, path: str, headers) -> tuple[int, Answer]:
     return threads.hops - before, answer
 
 
-FROM_MEMORY = [f"{API}/metrics?range=5m", f"{API}/metrics?range=1h", f"{API}/metrics?range=24h", f"{API}/services"]
+FROM_MEMORY = [
+    f"{API}/metrics?range=5m",
+    f"{API}/metrics?range=1h",
+    f"{API}/metrics?range=24h",
+    f"{API}/services",
+    "/healthz",
+]
 
 
 @pytest.mark.parametrize("path", FROM_MEMORY)
 async def test_a_warm_read_is_answered_in_the_event_loop_as_django_answers_it(stack, threads, path):
     hot, django = stack
-    headers = bearer(await viewer_token())
+    headers = [] if path == "/healthz" else bearer(await viewer_token())
     first_hops, first = await hops_for(hot, threads, path, headers)  # fetches, looks the user up
     again_hops, again = await hops_for(hot, threads, path, headers)
     assert (first.status, first_hops) == (200, 1), first.body[:300]
@@ -314,13 +320,33 @@ async def test_a_warm_read_is_answered_in_the_event_loop_as_django_answers_it(st
     assert_same(await ask(django, path, headers), again)
 
 
-@pytest.mark.parametrize("path", ["/healthz", f"{API}/logs/access?lines=5"])
-async def test_a_query_or_a_file_read_is_always_made_in_a_thread(stack, threads, path):
+async def test_a_log_is_always_read_in_a_thread(stack, threads):
     hot, _ = stack
-    headers = [] if path == "/healthz" else bearer(await viewer_token())
+    headers = bearer(await viewer_token())
     for _ in range(2):
-        hops, answer = await hops_for(hot, threads, path, headers)
+        hops, answer = await hops_for(hot, threads, f"{API}/logs/access?lines=5", headers)
         assert (answer.status, hops) == (200, 1)
+
+
+async def test_a_flood_of_healthz_costs_one_query_and_a_failing_database_shows_when_the_verdict_ends(
+    stack, threads, monkeypatch
+):
+    from django.db.backends.utils import CursorWrapper
+    from django.db.utils import OperationalError
+
+    hot, django = stack
+    monkeypatch.setattr(health, "VERDICT_SECONDS", 600.0)
+    answers = [await hops_for(hot, threads, "/healthz", []) for _ in range(50)]
+    assert [answer.status for _, answer in answers] == [200] * 50
+    assert sum(hops for hops, _ in answers) == 1, "one check in a thread, then the kept verdict"
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(CursorWrapper, "execute", refuse)
+    assert (await ask(hot, "/healthz")).status == 200, "within the verdict's lifetime"
+    health.forget_verdict()  # as when VERDICT_SECONDS have passed
+    assert ((await ask(hot, "/healthz")).status, django.calls) == (503, 1)
 
 
 async def test_expired_charts_are_fetched_in_a_thread_once(stack, threads):

@@ -56,7 +56,7 @@ class HotRoute:
     view: Callable[..., HttpResponse]
     parameters: frozenset[str] = field(default_factory=frozenset)  # the query parameters it reads
     # Its answer is often all in memory (server_monitor.memory_only): tried in the event
-    # loop first. Not for a log (a file is read) or /healthz (a query, every time).
+    # loop first. Not for a log: a file is read every time.
     from_memory: bool = False
 
     def query_is_plain(self, query: QueryDict) -> bool:
@@ -116,7 +116,7 @@ def server_metrics(request: HttpRequest) -> HttpResponse:
 
 
 ROUTES = (
-    HotRoute(re.compile(r"/healthz"), health.healthz),
+    HotRoute(re.compile(r"/healthz"), health.healthz, from_memory=True),
     HotRoute(re.compile(rf"{API}/services/?"), services, from_memory=True),
     # Names as configured (WPDASH_LOGS) or journal:NAME; any other path is the router's.
     HotRoute(re.compile(rf"{API}/logs/(?P<log_type>[\w.:@-]+?)/?"), log_tail, frozenset({"lines"})),
