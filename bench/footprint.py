@@ -241,9 +241,9 @@ def soak(result: Result, ours: Target, pages: list[Any], traffic: Traffic) -> No
     )
     result.notes.append(
         f"soak, each tab's page line counter before → after, and the WebSocket messages Chromium saw: {counts}. "
-        "Lines in frames count what reached the browser; the page's counter is its script's, which headless "
-        "Chromium slows or stops in tabs that are not in front during a long run (seen: counters stuck while "
-        "their frames kept arriving)"
+        "Lines in frames count what reached the browser; the page's counter is its script's (Chromium runs "
+        "with background timer throttling off, bench/browser_tabs.py: without it, counters of tabs not in "
+        "front were seen stuck while their frames kept arriving)"
     )
     base = min(window.samples, key=lambda sample: abs(sample[0] - baseline_at))
     peak = max(window.samples, key=lambda sample: sample[1])
