@@ -97,16 +97,18 @@ def _fresh_cache():
     from django.core.cache import cache
 
     from server_monitor.adapters.systemd import forget_statuses
-    from server_monitor.web.authentication import forget_users
+    from server_monitor.web.authentication import forget_tokens, forget_users
     from server_monitor.web.health import forget_verdict
 
     cache.clear()
     forget_users()  # a rolled-back test fires no signal, and its user ids come back
+    forget_tokens()
     forget_statuses()
     forget_verdict()
     yield
     cache.clear()
     forget_users()
+    forget_tokens()
     forget_statuses()
 
 

@@ -2,9 +2,17 @@
 
 simplejwt looks the token's user up on every request: a query, and under ASGI often a
 new database connection, for an answer that rarely changes. CachedUserJWTAuthentication
-keeps each user for USER_CACHE_SECONDS in this process. It is exactly as strict:
+keeps each user for USER_CACHE_SECONDS in this process, and each token it has checked
+(its signature and claims, more than half of a warm API answer's own time). It is
+exactly as strict:
 
-- the token itself (signature, expiry, type) is checked on every request, uncached;
+- a token is checked in full (signature, expiry, type) the first time this process
+  sees it; the same bytes under the same key can only check the same way again, so
+  afterwards only its expiry, the one thing time changes, is checked, on every
+  request, by simplejwt's own rule. A token that fails is never kept, so a forged or
+  altered one is checked in full every time (simplejwt reads its key once, at start,
+  and wpdash sets no JWK URL, so a kept token cannot outlive the key it was checked
+  with);
 - a user saved or deleted in this process (the admin, `manage.py` commands run in it,
   a password change, a permission or group change) is dropped from the cache at once,
   by signal, so deactivating someone in the dashboard's admin takes effect on their
@@ -26,20 +34,44 @@ from django.contrib.auth.models import Group
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
+from rest_framework_simplejwt.utils import aware_utcnow
 
 from server_monitor.memory_only import before_blocking
 
 USER_CACHE_SECONDS = 5.0
 MAX_CACHED_USERS = 1024  # ids come from signed tokens only; the bound is for the day that is not so
+MAX_CACHED_TOKENS = 1024  # only tokens that passed are kept: each one needs a signed-in user
 
 _users: dict[Any, tuple[float, Any]] = {}  # user id -> (expiry, user)
+_tokens: dict[bytes, Token] = {}  # raw token -> the validated token (shared: callers must not modify it)
 _lock = threading.Lock()
 _generation = 0  # counts forget_users(): a lookup that overlapped one is not kept
+_token_generation = 0  # counts forget_tokens(), the same way
 
 
 class CachedUserJWTAuthentication(JWTAuthentication):
+    def get_validated_token(self, raw_token: bytes) -> Token:
+        with _lock:
+            kept, generation = _tokens.get(raw_token), _token_generation
+        if kept is not None:
+            try:
+                kept.check_exp(current_time=aware_utcnow())  # what Token.verify checks of the clock
+            except TokenError:
+                with _lock:
+                    _tokens.pop(raw_token, None)  # expired since: checked in full below, for simplejwt's refusal
+            else:
+                return kept
+        token = super().get_validated_token(raw_token)  # raises for any token that fails
+        with _lock:
+            if len(_tokens) >= MAX_CACHED_TOKENS:
+                _tokens.clear()
+            if generation == _token_generation:  # no forget_tokens() while it was checked
+                _tokens[raw_token] = token
+        return token
+
     # The stub's return type is a TypeVar bound to nothing here: no override can match it.
     def get_user(self, validated_token: Token) -> AbstractBaseUser:  # type: ignore[override]
         user_id = validated_token.get(api_settings.USER_ID_CLAIM)
@@ -65,6 +97,14 @@ def forget_users(**_: object) -> None:
     with _lock:
         _users.clear()
         _generation += 1
+
+
+def forget_tokens() -> None:
+    """Check every token in full again (tests)."""
+    global _token_generation
+    with _lock:
+        _tokens.clear()
+        _token_generation += 1
 
 
 def connect_signals() -> None:

@@ -1,15 +1,22 @@
-"""The JWT user lookup is cached for a few seconds, and is exactly as strict.
+"""The JWT user lookup is cached for a few seconds, a checked token is not checked in
+full again, and both are exactly as strict.
 
 Real tokens from the token endpoint, real SQLite/MariaDB, the real DRF stack.
 """
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
+from rest_framework_simplejwt.backends import TokenBackend
+from rest_framework_simplejwt.tokens import AccessToken
 
 from server_monitor.web import authentication
 from tests.support.users import PASSWORD
@@ -75,3 +82,61 @@ def test_a_change_no_signal_announces_is_seen_once_the_entry_expires(bearer, vie
     monkeypatch.setattr(authentication.time, "monotonic", lambda: now + authentication.USER_CACHE_SECONDS + 0.1)
 
     assert bearer.get(ME).status_code == 401
+
+
+# --- checked tokens ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def decodes(monkeypatch) -> list[str]:
+    """Every token simplejwt decodes (signature and claims checked), in order."""
+    seen: list[str] = []
+    decode = TokenBackend.decode
+
+    def counting(self, token, verify=True):
+        seen.append(token.decode() if isinstance(token, bytes) else token)
+        return decode(self, token, verify)
+
+    monkeypatch.setattr(TokenBackend, "decode", counting)
+    return seen
+
+
+def with_token(token: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+def test_a_token_is_checked_in_full_once(bearer, decodes):
+    assert bearer.get(ME).status_code == 200
+    assert bearer.get(ME).status_code == 200
+    assert bearer.get(ME).status_code == 200
+
+    assert len(decodes) == 1
+
+
+def test_an_altered_token_is_checked_in_full_every_time_and_refused(bearer, decodes):
+    token = bearer._credentials["HTTP_AUTHORIZATION"].removeprefix("Bearer ")
+    assert bearer.get(ME).status_code == 200
+    head, payload, signature = token.split(".")
+    altered = f"{head}.{payload}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
+
+    assert [with_token(altered).get(ME).status_code for _ in range(3)] == [401, 401, 401]
+    assert decodes.count(altered) == 3
+
+
+def test_a_checked_token_is_refused_once_it_expires(db, decodes):
+    user = get_user_model().objects.create_user("brief", password=PASSWORD)
+    token = AccessToken.for_user(user)
+    token.set_exp(lifetime=timedelta(seconds=2))  # exp is whole seconds: at least 1 s from now
+    client = with_token(str(token))
+    assert client.get(ME).status_code == 200  # checked in full and kept
+    deadline = token["exp"] + 0.05  # simplejwt's rule: expired once exp <= now (no leeway here)
+    while time.time() < deadline:
+        time.sleep(deadline - time.time())
+
+    response = client.get(ME)
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_not_valid"
+    assert len(decodes) == 2  # the refusal is simplejwt's own, from a full check
