@@ -1,7 +1,9 @@
 """Benchmark 1 — REST tail: GET logs/{type}?lines=50|500 on 1 KiB, 100 MiB and 1 GiB logs.
 
-References, measured in the same run: the same request on the 1 KiB file (size
-independence, goal ratio ≤ 1.5), a naive tail that reads the whole file to keep
+References, measured in the same run: the same request on the 100 MiB file (size
+independence: the same answer from a file 10 times as big, goal ratio ≤ 1.5; the 1 KiB
+file holds fewer lines than asked for, so beside it a bigger answer is compared too),
+a naive tail that reads the whole file to keep
 its last lines (goal: at least 100 times slower than ours at 1 GiB), and the floor,
 a bare ASGI app on the same daphne (bench/floor_app.py) asked the same URL by the
 same client (goal: ours at 1 KiB, lines=500 within 2 times the floor, and under the
@@ -100,13 +102,19 @@ def main() -> Result:
                 assert session.get(url, timeout=30).json() == {"status": "ok"}
                 samples = time_calls(lambda: session.get(url, timeout=30), repetitions=REPETITIONS)
                 result.rows.append(Row(FLOOR_CASE, samples))
+        small = files["1kib"].read_bytes().count(b"\n")
+        result.notes.append(f"the 1 KiB file holds {small} lines: that is its whole answer at lines=50 and 500")
         for lines in (50, 500):
             samples = time_calls(lambda lines=lines: naive_tail(files["1gib"], lines), repetitions=5, warmup=1)
             result.rows.append(Row(f"naive read-all, 1gib, lines={lines}", samples))
     for lines in (50, 500):
         result.ratio(
-            f"1 GiB / 1 KiB, lines={lines}", f"ours, 1gib, lines={lines}", f"ours, 1kib, lines={lines}", "≤ 1.5"
+            f"1 GiB / 100 MiB, lines={lines} (the same answer)",
+            f"ours, 1gib, lines={lines}",
+            f"ours, 100mib, lines={lines}",
+            "≤ 1.5",
         )
+        result.ratio(f"1 GiB / 1 KiB, lines={lines}", f"ours, 1gib, lines={lines}", f"ours, 1kib, lines={lines}")
         result.ratio(
             f"naive / ours at 1 GiB, lines={lines}",
             f"naive read-all, 1gib, lines={lines}",
