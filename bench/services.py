@@ -76,8 +76,10 @@ def main() -> Result:
 
         samples = time_calls(bare, repetitions=REPETITIONS)
         result.rows.append(Row("reference: one bare stand-in `systemctl show`", samples, {"processes/request": "1"}))
-    result.ratio("ours / one bare systemctl show", result.rows[0].case, result.rows[1].case, "≈ 1 + HTTP overhead")
-    goal = "goal 1 process per request: " + ("met" if spawned == 1 else f"MISSED ({spawned:.2f})")
+    result.ratio("ours / one bare systemctl show", result.rows[0].case, result.rows[1].case)
+    # One `systemctl show` for all units, never one per unit; the list is kept a few seconds
+    # (systemd.STATUS_CACHE_SECONDS), so most requests run none.
+    goal = "goal at most 1 process per request: " + ("met" if spawned <= 1 else "MISSED") + f" ({spawned:.2f})"
     result.notes.append(goal)
     result.notes.append(f"server argv: systemctl {json.dumps(argv)[:200]}")
     result.save()
