@@ -6,7 +6,7 @@ in server_monitor.workflows.logs.fanout never has two calls in flight) and block
 the local file system. Files are opened only through adapters.logs.sources and .rotation.
 
 Each poll:
-- The path is stat()ed. When it names another inode (logrotate's rename + create, or
+- The path is lstat()ed. When it names another inode (logrotate's rename + create, or
   a delete and re-create) the new file is opened and read from its start, and the
   old descriptor stays open so the lines the writer puts there before it reopens
   its log are not lost. Ordering for a writer that moves from one file to the next:
@@ -23,6 +23,10 @@ Each poll:
   the same bytes before our position, and read from our position on (adapters.logs.rotation). Without a copy
   the follower waits up to RECOVERY_WAIT for one, then goes on from the file's
   start and logs that lines may be missing.
+- A new file is opened only through adapters.logs.paths.open_log_file, on every
+  reopen: a name swapped for a link (rotation is when an attacker would swap it) or
+  for a hard link to another file is refused with the reason, and nothing is read
+  from it.
 - An unterminated last line is held until its newline arrives (bounded at
   MAX_LINE_BYTES); when a file is finished it is emitted as it is.
 
@@ -40,7 +44,7 @@ import time
 from dataclasses import dataclass, field
 
 from server_monitor.adapters.logs import rotation
-from server_monitor.adapters.logs.sources import LogUnavailable, open_log_file, permission_advice
+from server_monitor.adapters.logs.paths import LogUnavailable, open_log_file, permission_advice
 from server_monitor.adapters.logs.tail import MAX_LINE_BYTES, decode_line, read_last_lines
 from server_monitor.adapters.logs.watch import ChangeWatch
 
@@ -241,7 +245,7 @@ class Tracker:
     def _open_if_renamed(self, now: float) -> _File | None:
         """Open what the path names when it is not the file we follow already."""
         try:
-            st = os.stat(self.path)
+            st = os.lstat(self.path)  # a link is what the path names now: it is not looked through
         except FileNotFoundError:
             self.reason = f"{self.path} does not exist."
             return None
