@@ -82,7 +82,7 @@ def recover(path: str, pos: int, fingerprint: bytes, ident: tuple[int, int], new
         if data is None:
             continue
         numbered = re.fullmatch(re.escape(base) + r"\.(\d+)(?:\.gz)?", name)
-        for number in range(int(numbered.group(1)) - 1, 0, -1) if numbered else ():
+        for number in range(int(numbered.group(1)) - 1, 0, -1) if numbered and newer_copies else ():
             newer = next((n for n in (f"{base}.{number}", f"{base}.{number}.gz") if n in idents), None)
             if newer is None or idents[newer] == ident:
                 break
