@@ -152,7 +152,8 @@ def log_sources(name: str, default: Mapping[str, str], environ: Mapping[str, str
             raise ImproperlyConfigured(
                 f"{name}: the path of {log_name!r} must be absolute or journal:UNIT, got {path!r}."
             )
-        sources[log_name] = os.path.normpath(path)
+        # normpath keeps a leading "//" (POSIX leaves its meaning open); Linux reads it as "/".
+        sources[log_name] = "/" + os.path.normpath(path).lstrip("/")
     if not sources:
         raise ImproperlyConfigured(f"{name} is set but names no log.")
     return sources

@@ -253,3 +253,15 @@ def paths_pinned(logs: dict[str, str]):
     from wpdash import env
 
     return env.pin_log_links(logs)
+
+
+def test_a_configured_path_is_normalised_so_the_opener_can_walk_it(tmp_path):
+    from wpdash import env
+
+    (tmp_path / "app.log").write_text("x\n")
+    written = f"/{tmp_path}/./app.log"  # "//tmp/…": normpath keeps the double slash
+
+    (path,) = env.log_sources("WPDASH_LOGS", {}, {"WPDASH_LOGS": f"app={written}"}).values()
+
+    assert path == str(tmp_path / "app.log")
+    assert tail.tail(sources.LogSource("app", path), 5).lines == ["x"]

@@ -98,18 +98,18 @@ def _reason(error: OSError, path: str, where: str, folder: int, name: str) -> st
         except OSError:
             is_link = False
         if is_link:
-            return link_advice(path, where)
+            return _link_advice(path, where)
         if where != path:
             return f"{where} is not a folder, so {path} does not exist."
     return f"{path} cannot be opened: {error.strerror}."
 
 
-def link_advice(path: str, link: str) -> str:
+def _link_advice(path: str, link: str) -> str:
     what = f"{path} is a symbolic link" if link == path else f"{link}, on the way to {path}, is a symbolic link"
     return (
         f"{what}, and wpdash does not follow links to a log (whoever can change one could point it at a secret). "
-        "Set WPDASH_LOGS to the file itself and restart wpdash; a link that only root can change is followed once, "
-        "at start-up."
+        "Set WPDASH_LOGS to the file itself and restart wpdash; a link that only root or wpdash's own user can "
+        "change is followed once, at start-up."
     )
 
 
