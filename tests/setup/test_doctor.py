@@ -143,3 +143,12 @@ def test_a_folder_the_logs_own_writer_owns_is_not_reported(healthy_host, db, set
     settings.WPDASH_LOGS = {"debug": str(log)}
 
     assert [finding for finding in doctor.check_logs() if not finding.ok] == []
+
+
+def test_a_log_pinned_at_start_up_is_shown_with_the_link_it_came_from(healthy_host, db, settings, tmp_path):
+    log = settings.WPDASH_LOGS["nginx-access"]
+    settings.WPDASH_LOG_PINS = {log: str(tmp_path / "current" / "access.log")}
+
+    _, output = run_doctor()
+
+    assert f"nginx-access: {log} (the target of {tmp_path / 'current' / 'access.log'}, resolved at start-up)" in output
