@@ -12,3 +12,7 @@ class ServerMonitorConfig(AppConfig):
         from server_monitor.web.authentication import connect_signals
 
         connect_signals()
+        # Once per process: which configured log paths went through a link (pinned or refused).
+        from server_monitor.adapters.logs.sources import log_pin_notes
+
+        log_pin_notes()

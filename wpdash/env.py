@@ -8,6 +8,7 @@ with a silently different configuration.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import secrets
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+
+from server_monitor.adapters.logs.paths import pin_links  # the standard library only: safe while settings load
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -149,10 +152,37 @@ def log_sources(name: str, default: Mapping[str, str], environ: Mapping[str, str
             raise ImproperlyConfigured(
                 f"{name}: the path of {log_name!r} must be absolute or journal:UNIT, got {path!r}."
             )
-        sources[log_name] = os.path.normpath(path)
+        # normpath keeps a leading "//" (POSIX leaves its meaning open); Linux reads it as "/".
+        sources[log_name] = "/" + os.path.normpath(path).lstrip("/")
     if not sources:
         raise ImproperlyConfigured(f"{name} is set but names no log.")
     return sources
+
+
+def pin_log_links(sources: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str], list[tuple[int, str]]]:
+    """Each file source's path with its links resolved once, now, at start-up.
+
+    Log files are opened without following any link (server_monitor.adapters.logs.paths),
+    so a configured path that goes through one on purpose is resolved here and its
+    target read from then on, when only root and this process's user could have made
+    and changed the link; otherwise it stays as written and is refused when opened.
+    Returns (the sources to use, {pinned path: path as configured}, what to say once
+    in the log, with its logging level).
+    """
+    pinned: dict[str, str] = {}
+    as_configured: dict[str, str] = {}
+    notes: list[tuple[int, str]] = []
+    for log_name, path in sources.items():
+        if path.startswith(JOURNAL_PREFIX):
+            pinned[log_name] = path
+            continue
+        pin = pin_links(path)
+        pinned[log_name] = pin.path
+        if pin.path != path:
+            as_configured[pin.path] = path
+        if (note := pin.note(log_name, path)) is not None:
+            notes.append((logging.WARNING if pin.refused else logging.INFO, note))
+    return pinned, as_configured, notes
 
 
 def data_dir(name: str, default: Path, environ: Mapping[str, str] | None = None) -> Path:

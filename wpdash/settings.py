@@ -235,14 +235,19 @@ def _mariadb_log() -> str:
     return path if os.path.exists(path) else env.JOURNAL_PREFIX + "mariadb.service"
 
 
-WPDASH_LOGS = env.log_sources(
-    "WPDASH_LOGS",
-    {
-        "nginx-access": "/var/log/nginx/access.log",
-        "nginx-error": "/var/log/nginx/error.log",
-        "php-fpm": _newest_php_fpm_log(),
-        "mysql": _mariadb_log(),
-    },
+# A path that goes through a symbolic link is resolved here, once: its target is read from
+# then on, since logs are opened without following links (WPDASH_LOG_PINS: target -> as
+# configured; the notes are logged once the app is ready).
+WPDASH_LOGS, WPDASH_LOG_PINS, WPDASH_LOG_PIN_NOTES = env.pin_log_links(
+    env.log_sources(
+        "WPDASH_LOGS",
+        {
+            "nginx-access": "/var/log/nginx/access.log",
+            "nginx-error": "/var/log/nginx/error.log",
+            "php-fpm": _newest_php_fpm_log(),
+            "mysql": _mariadb_log(),
+        },
+    )
 )
 # How far back a search (?q=) of a file log reads before it answers with what it found:
 # the bound on its time and I/O, whatever the file's size.

@@ -17,6 +17,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from server_monitor.adapters import journal, systemd
 from server_monitor.adapters.logs import sources
+from server_monitor.adapters.logs.paths import OpenFolder
 from server_monitor.errors import DomainError
 from server_monitor.workflows import metrics
 
@@ -76,14 +77,33 @@ def check_services() -> list[Finding]:
 
 
 def check_logs() -> list[Finding]:
-    """Each configured source; the units' own journals are one check (check_journal)."""
+    """Each configured source, and the folders on its path that others could change; the
+    units' own journals are one check (check_journal)."""
     findings = []
-    for status in sources.all_statuses(unit_journals=False):
+    for source in sources.settings_sources():
+        status = sources.source_status(source)
         if status.available:
-            findings.append(Finding("logs", True, f"{status.name}: {status.path} is readable."))
+            findings.append(Finding("logs", True, f"{status.name}: {_shown_path(status.path)} is readable."))
         else:
             findings.append(Finding("logs", False, f"{status.name}: {status.reason}"))
+        findings += [_open_folder_finding(source.name, folder) for folder in sources.open_folders(source)]
     return findings
+
+
+def _shown_path(path: str) -> str:
+    configured = sources.configured_as(path)
+    return path if configured is None else f"{path} (the target of {configured}, resolved at start-up)"
+
+
+def _open_folder_finding(name: str, folder: OpenFolder) -> Finding:
+    return Finding(
+        "logs",
+        False,
+        f"{name}: the folder {folder.folder} ({folder.owner}:{folder.group}, mode {folder.mode:04o}) can be changed "
+        f"by {' and '.join(folder.who)}, not only by root and the log's owner: they could put another file under "
+        f"the log's name. Make it root's and not writable by others (`chown root {folder.folder} && chmod go-w "
+        f"{folder.folder}`), or have the log written to a folder only root and its writer can change.",
+    )
 
 
 def check_journal() -> list[Finding]:

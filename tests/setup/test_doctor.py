@@ -110,3 +110,45 @@ def test_other_users_do_not_see_setup_checks(healthy_host, viewer, client, setti
     client.force_login(viewer)
 
     assert "Setup checks" not in client.get("/").content.decode()
+
+
+def test_it_names_a_folder_on_a_logs_path_that_others_can_change(healthy_host, db, settings, tmp_path):
+    # As a log in WordPress's wp-content: whoever may write there could swap the log.
+    shared = tmp_path / "shared"
+    (shared / "site").mkdir(parents=True)
+    shared.chmod(0o777)
+    os.chown(shared / "site", 65534, 65534)  # nobody's folder
+    log = shared / "site" / "debug.log"
+    log.write_text("PHP Notice: x\n")
+    settings.WPDASH_LOGS = {"debug": str(log)}
+
+    code, output = run_doctor()
+
+    assert code == 1
+    assert f"FAIL logs      debug: the folder {shared} (root:root, mode 0777) can be changed by " in output
+    assert "can be changed by group root and everyone, not only by root and the log's owner" in output
+    assert f"debug: the folder {shared / 'site'} (nobody:nogroup, mode 0755) can be changed by user nobody, " in output
+    assert "not only by root and the log's owner: they could put another file under the log's name." in output
+    assert f"`chown root {shared} && chmod go-w {shared}`" in output
+    assert f"ok   logs      debug: {log} is readable." in output
+
+
+def test_a_folder_the_logs_own_writer_owns_is_not_reported(healthy_host, db, settings, tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    os.chown(site, 65534, 65534)
+    log = site / "debug.log"
+    log.write_text("PHP Notice: x\n")
+    os.chown(log, 65534, 65534)  # nobody writes the log and owns its folder: nobody else can change it
+    settings.WPDASH_LOGS = {"debug": str(log)}
+
+    assert [finding for finding in doctor.check_logs() if not finding.ok] == []
+
+
+def test_a_log_pinned_at_start_up_is_shown_with_the_link_it_came_from(healthy_host, db, settings, tmp_path):
+    log = settings.WPDASH_LOGS["nginx-access"]
+    settings.WPDASH_LOG_PINS = {log: str(tmp_path / "current" / "access.log")}
+
+    _, output = run_doctor()
+
+    assert f"nginx-access: {log} (the target of {tmp_path / 'current' / 'access.log'}, resolved at start-up)" in output

@@ -6,7 +6,7 @@ in server_monitor.workflows.logs.fanout never has two calls in flight) and block
 the local file system. Files are opened only through adapters.logs.sources and .rotation.
 
 Each poll:
-- The path is stat()ed. When it names another inode (logrotate's rename + create, or
+- The path is lstat()ed. When it names another inode (logrotate's rename + create, or
   a delete and re-create) the new file is opened and read from its start, and the
   old descriptor stays open so the lines the writer puts there before it reopens
   its log are not lost. Ordering for a writer that moves from one file to the next:
@@ -20,9 +20,18 @@ Each poll:
   refilled between two polls; FINGERPRINT_BYTES are compared). The lines written
   after our last read and before the truncation are in logrotate's copy, so the
   copy is looked for beside the log (name.1, name-DATE, name.1.gz), recognised by
-  the same bytes before our position, and read from our position on (adapters.logs.rotation). Without a copy
-  the follower waits up to RECOVERY_WAIT for one, then goes on from the file's
-  start and logs that lines may be missing.
+  the same bytes before our position, and read from our position on
+  (adapters.logs.rotation). The file's new content is read at once all the same; while
+  no copy has turned up (for at most RECOVERY_WAIT) its lines are held, so that the
+  copy's lines, written before the truncation, still come first. A writer that
+  truncates again meanwhile adds another pending recovery behind the first; each is
+  released, in order, once its copy is found or its wait is over (then a warning says
+  lines may be missing). So a log truncated many times a second loses nothing that
+  stayed in it for a poll.
+- A new file is opened only through adapters.logs.paths.open_log_file, on every
+  reopen: a name swapped for a link (rotation is when an attacker would swap it) or
+  for a hard link to another file is refused with the reason, and nothing is read
+  from it.
 - An unterminated last line is held until its newline arrives (bounded at
   MAX_LINE_BYTES); when a file is finished it is emitted as it is.
 
@@ -37,10 +46,11 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 from server_monitor.adapters.logs import rotation
-from server_monitor.adapters.logs.sources import LogUnavailable, open_log_file, permission_advice
+from server_monitor.adapters.logs.paths import LogUnavailable, open_log_file, permission_advice
 from server_monitor.adapters.logs.tail import MAX_LINE_BYTES, decode_line, read_last_lines
 from server_monitor.adapters.logs.watch import ChangeWatch
 
@@ -51,6 +61,7 @@ READ_BUDGET = 4 * 1024 * 1024  # per poll, so a huge burst is delivered in steps
 ORPHAN_GRACE = 5.0
 MAX_ORPHANS = 4
 RECOVERY_WAIT = 1.0
+LOST_WARNING_EVERY = 60.0  # seconds: a log truncated often without a copy logs one warning a minute
 RETRY_DENIED = 1.0  # an unreadable file is tried again at most once a second
 
 
@@ -96,6 +107,18 @@ class LineSplitter:
 
 
 @dataclass(eq=False)
+class _Recovery:
+    """A truncation whose lost lines (after `pos`, in logrotate's copy) are not found yet."""
+
+    pos: int
+    fingerprint: bytes
+    splitter: LineSplitter  # the truncated content's: the copy's bytes finish its last line
+    since: float
+    lines: list[str] | None = None  # the recovered lines, once found (or given up: none)
+    after: list[str] = field(default_factory=list)  # read since the truncation, held to come after them
+
+
+@dataclass(eq=False)
 class _File:
     fd: int
     ident: tuple[int, int]
@@ -105,7 +128,7 @@ class _File:
     had_data: bool = False
     last_size: int = -1
     last_growth: float = 0.0
-    truncated_since: float | None = None
+    recoveries: deque[_Recovery] = field(default_factory=deque)  # oldest first
     # After a truncation: a writer without O_APPEND goes on at its old offset and
     # leaves a hole of NUL bytes at the start, which is not a line of the log.
     skip_hole: bool = False
@@ -140,6 +163,8 @@ class Tracker:
         self._denied_until = 0.0
         self._wants_watch = watch
         self._watch: ChangeWatch | None = None
+        self._lost_warned_at = -LOST_WARNING_EVERY
+        self._lost_unwarned = 0
 
     @property
     def open_descriptors(self) -> list[int]:
@@ -149,7 +174,7 @@ class Tracker:
     @property
     def wake_descriptor(self) -> int | None:
         """Readable once something may have changed since the last poll; None: use a timer."""
-        if self._watch is None or any(f.truncated_since is not None for f in self._files):
+        if self._watch is None or any(f.recoveries for f in self._files):
             return None
         return self._watch.descriptor
 
@@ -185,6 +210,8 @@ class Tracker:
         files = self._files
         stats = [os.fstat(f.fd) for f in files]  # every size first: see the module docstring
         lines: list[str] = []
+        # Where a file's lines go: behind the lines an older file still waits to recover.
+        sink = lines
         budget = READ_BUDGET
         more = False
         finished: list[_File] = []
@@ -195,20 +222,15 @@ class Tracker:
             # The bytes before our position are compared even when the size did not
             # change: a file truncated and refilled to the very same size is not rare
             # when every line has the same length.
-            if size < f.pos or f.truncated_since is not None or not f.fingerprint_holds():
-                recovered = self._after_truncation(f, now)
-                if recovered is None:
-                    break  # waiting for logrotate's copy; nothing after it may go first
-                lines += recovered
+            if size < f.pos or not f.fingerprint_holds():
+                self._truncated(f, now)
             if size > f.pos:
                 data = os.pread(f.fd, min(size - f.pos, budget), f.pos)
                 if not f.fingerprint_holds():
-                    # Truncated and refilled since the last poll: `data` is not what
-                    # follows our position. The copy has it; go on from the start.
-                    recovered = self._after_truncation(f, now)
-                    if recovered is not None:
-                        lines += recovered
-                        more = True
+                    # Truncated and refilled since the sizes were taken: `data` is not
+                    # what follows our position. The copy has it; read the new content next.
+                    self._truncated(f, now)
+                    more = True
                     break
                 f.advance(data)
                 f.had_data = f.had_data or bool(data)
@@ -216,12 +238,16 @@ class Tracker:
                 if f.skip_hole:
                     data = data.lstrip(b"\0")
                     f.skip_hole = not data
-                lines += f.splitter.feed(data)
+                (f.recoveries[-1].after if f.recoveries else sink).extend(f.splitter.feed(data))
                 if f.pos < size:
                     more = True
+                    self._release(f, now, sink)
                     break
-            if self._finished(index, stats, now):
-                lines += f.splitter.flush()
+            self._release(f, now, sink)
+            if f.recoveries:
+                sink = f.recoveries[-1].after  # nothing newer may go before what it waits for
+            elif self._finished(index, stats, now):
+                sink.extend(f.splitter.flush())
                 finished.append(f)
         for f in finished:
             self._forget(f)
@@ -241,7 +267,7 @@ class Tracker:
     def _open_if_renamed(self, now: float) -> _File | None:
         """Open what the path names when it is not the file we follow already."""
         try:
-            st = os.stat(self.path)
+            st = os.lstat(self.path)  # a link is what the path names now: it is not looked through
         except FileNotFoundError:
             self.reason = f"{self.path} does not exist."
             return None
@@ -273,22 +299,39 @@ class Tracker:
             self._watch.forget(f.watch)
         os.close(f.fd)
 
-    def _after_truncation(self, f: _File, now: float) -> list[str] | None:
-        """Lines recovered from logrotate's copies, then follow `f` from its start.
+    def _truncated(self, f: _File, now: float) -> None:
+        """`f` was truncated: look for its copy from now on, read its new content from its start."""
+        f.recoveries.append(_Recovery(f.pos, f.fingerprint, f.splitter, now))
+        f.splitter, f.pos, f.fingerprint, f.last_size, f.skip_hole = LineSplitter(), 0, b"", -1, True
 
-        None while no copy has turned up yet (for at most RECOVERY_WAIT).
-        """
-        if f.truncated_since is None:
-            f.truncated_since = now
-        recovered = rotation.recover(self.path, f.pos, f.fingerprint, f.ident)
-        if recovered is None and now - f.truncated_since < RECOVERY_WAIT:
-            return None
-        if recovered is None:
-            logger.warning(
-                "%s was truncated and no rotated copy of it was found: lines written just before may be missing",
-                self.path,
-            )
-            recovered = b""
-        lines = f.splitter.feed(recovered) + f.splitter.flush()
-        f.pos, f.fingerprint, f.truncated_since, f.last_size, f.skip_hole = 0, b"", None, -1, True
-        return lines
+    def _release(self, f: _File, now: float, sink: list[str]) -> None:
+        """Look for the copies `f`'s truncations wait for; move the lines of the oldest
+        ones that are done (found, or waited for RECOVERY_WAIT) to `sink`, in order."""
+        for index, recovery in enumerate(f.recoveries):
+            if recovery.lines is not None:
+                continue
+            # Copies made later than the next truncation hold lines read since: only the
+            # newest truncation may take the newer numbered copies too.
+            newest = index == len(f.recoveries) - 1
+            data = rotation.recover(self.path, recovery.pos, recovery.fingerprint, f.ident, newer_copies=newest)
+            if data is None and now - recovery.since >= RECOVERY_WAIT:
+                self._warn_lost(now)
+                data = b""
+            if data is not None:
+                recovery.lines = recovery.splitter.feed(data) + recovery.splitter.flush()
+        while f.recoveries and f.recoveries[0].lines is not None:
+            done = f.recoveries.popleft()
+            sink += done.lines or []
+            sink += done.after
+
+    def _warn_lost(self, now: float) -> None:
+        if now - self._lost_warned_at < LOST_WARNING_EVERY:
+            self._lost_unwarned += 1
+            return
+        since = f" ({self._lost_unwarned} more times since the last warning)" if self._lost_unwarned else ""
+        logger.warning(
+            "%s was truncated and no rotated copy of it was found: lines written just before may be missing%s",
+            self.path,
+            since,
+        )
+        self._lost_warned_at, self._lost_unwarned = now, 0

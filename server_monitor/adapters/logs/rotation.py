@@ -6,7 +6,8 @@ truncation are in logrotate's copy beside the log (name.1, name-DATE, name.1.gz)
 `recover` finds the copy by those bytes and returns what follows them. Rotated more
 than once since the follower looked (numbered copies name.N), the newer copies follow
 in full. Copies are opened only from the log's own folder, by a name that is the
-log's plus a rotation suffix, never through a symlink.
+log's plus a rotation suffix, and through adapters.logs.paths.open_log_file as the log
+itself is: no link anywhere on the way, a regular file with one name.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import re
 import stat
 import zlib
 
-from server_monitor.adapters.logs.sources import OPEN_FLAGS
+from server_monitor.adapters.logs.paths import LogUnavailable, open_log_file
 
 MAX_RECOVERY_BYTES = 64 * 1024 * 1024
 MAX_COPY_CANDIDATES = 6
@@ -36,26 +37,24 @@ def open_rotated_copy(path: str, name: str) -> int | None:
     Only the follower calls this, after it saw `path` truncated (copytruncate): the
     lines written just before the truncation are in the copy logrotate made. `name`
     comes from listing the log's own folder and must be the log's name plus a
-    rotation suffix (access.log.1, access.log-20261122, access.log.1.gz); symlinks
-    are refused. None when it cannot be opened.
+    rotation suffix (access.log.1, access.log-20261122, access.log.1.gz), and it is
+    opened as the log is (open_log_file): no link, a regular file with one name.
+    None when it cannot be opened.
     """
     if "/" in name or "\x00" in name or not is_rotated_name(os.path.basename(path), name):
         return None
     try:
-        fd = os.open(os.path.join(os.path.dirname(path), name), OPEN_FLAGS | os.O_NOFOLLOW)
-    except OSError:
+        return open_log_file(os.path.join(os.path.dirname(path), name))
+    except LogUnavailable:
         return None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        return None
-    return fd
 
 
-def recover(path: str, pos: int, fingerprint: bytes, ident: tuple[int, int]) -> bytes | None:
+def recover(path: str, pos: int, fingerprint: bytes, ident: tuple[int, int], newer_copies: bool = True) -> bytes | None:
     """What was written to the file `ident` after byte `pos`, from the copies logrotate made.
 
-    The copy holding `pos` is found by `fingerprint`, the bytes just before it. None
-    when no copy has it (yet).
+    The copy holding `pos` is found by `fingerprint`, the bytes just before it. With
+    `newer_copies`, numbered copies newer than it follow in full (rotations the
+    follower never saw). None when no copy has it (yet).
     """
     if pos == 0:
         return b""
@@ -83,7 +82,7 @@ def recover(path: str, pos: int, fingerprint: bytes, ident: tuple[int, int]) -> 
         if data is None:
             continue
         numbered = re.fullmatch(re.escape(base) + r"\.(\d+)(?:\.gz)?", name)
-        for number in range(int(numbered.group(1)) - 1, 0, -1) if numbered else ():
+        for number in range(int(numbered.group(1)) - 1, 0, -1) if numbered and newer_copies else ():
             newer = next((n for n in (f"{base}.{number}", f"{base}.{number}.gz") if n in idents), None)
             if newer is None or idents[newer] == ident:
                 break

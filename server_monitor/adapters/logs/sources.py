@@ -13,10 +13,8 @@ listed for the installed ones. The prefix cannot collide with a configured name
 
 from __future__ import annotations
 
-import grp
 import logging
 import os
-import pwd
 import stat
 import threading
 import time
@@ -26,20 +24,21 @@ from datetime import datetime, timezone
 from django.conf import settings
 
 from server_monitor.adapters import journal, systemd
-from server_monitor.errors import DomainError, NotAllowed, Unavailable
+from server_monitor.adapters.logs.paths import (
+    LogUnavailable,
+    OpenFolder,
+    folders_others_can_change,
+    open_log_file,
+    permission_advice,
+)
+from server_monitor.errors import DomainError, NotAllowed
 from wpdash.env import JOURNAL_PREFIX
 
 logger = logging.getLogger("server_monitor.logs")
 
-OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK  # a FIFO must not hang open()
-
 
 class UnknownLog(NotAllowed):
     """Not a name in WPDASH_LOGS."""
-
-
-class LogUnavailable(Unavailable):
-    """Raised by open_log_file: the file is missing, unreadable or not a regular file."""
 
 
 @dataclass(frozen=True)
@@ -114,79 +113,20 @@ def get_source(name: object) -> LogSource:
     )
 
 
-# --- opening -------------------------------------------------------------------------
-
-
-def open_log_file(path: str) -> int:
-    """A read-only descriptor of the regular file at a configured path.
-
-    Raises LogUnavailable with a reason in words. The caller closes the descriptor.
-    """
-    try:
-        fd = os.open(path, OPEN_FLAGS)
-    except FileNotFoundError:
-        raise LogUnavailable(f"{path} does not exist.") from None
-    except PermissionError:
-        raise LogUnavailable(permission_advice(path)) from None
-    except OSError as error:
-        raise LogUnavailable(f"{path} cannot be opened: {error.strerror}.") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise LogUnavailable(f"{path} is not a regular file.")
-    return fd
-
-
 # --- status --------------------------------------------------------------------------
 
 
-def _user() -> str:
-    try:
-        return pwd.getpwuid(os.geteuid()).pw_name
-    except KeyError:
-        return f"uid {os.geteuid()}"
+def log_pin_notes() -> None:
+    """Say once, at start-up, which configured paths went through a link: followed
+    (pinned to its target) or refused (see adapters.logs.paths)."""
+    for level, note in settings.WPDASH_LOG_PIN_NOTES:
+        logger.log(level, note)
 
 
-def _owner_and_group(st: os.stat_result) -> tuple[str, str]:
-    try:
-        owner = pwd.getpwuid(st.st_uid).pw_name
-    except KeyError:
-        owner = str(st.st_uid)
-    try:
-        group = grp.getgrgid(st.st_gid).gr_name
-    except KeyError:
-        group = str(st.st_gid)
-    return owner, group
-
-
-def permission_advice(path: str) -> str:
-    """Why the dashboard's user cannot read `path`, and what to do about it."""
-    user = _user()
-    directory = os.path.dirname(path)
-    while directory and directory != "/":
-        # A folder like /var/log/redis (redis:adm 2750) hides everything inside it.
-        if not os.access(directory, os.X_OK, effective_ids=os.access in os.supports_effective_ids):
-            try:
-                owner, group = _owner_and_group(os.stat(directory))
-            except OSError:
-                return f"not readable by user {user}: the folder {directory} is closed to it."
-            return (
-                f"not readable by user {user}: the folder {directory} ({owner}:{group}) is closed to it; "
-                f"add {user} to group {group} if the folder is group-accessible, then restart wpdash."
-            )
-        directory = os.path.dirname(directory)
-    try:
-        st = os.stat(path)
-    except OSError:
-        return f"not readable by user {user}."
-    owner, group = _owner_and_group(st)
-    mode = stat.S_IMODE(st.st_mode)
-    what = f"not readable by user {user} ({path} is {owner}:{group}, mode {mode:04o})"
-    if mode & stat.S_IRGRP:
-        return f"{what}: add {user} to group {group} (e.g. `adduser {user} {group}`), then restart wpdash."
-    return (
-        f"{what}: only {owner} may read it. Have logrotate create it group-readable "
-        f"(e.g. `create 0640 {owner} adm`, then `chmod 0640` and `chgrp adm` once) and add {user} to group adm."
-    )
+def configured_as(path: str) -> str | None:
+    """The path as WPDASH_LOGS wrote it, when a link in it was resolved at start-up to `path`."""
+    pins: dict[str, str] = settings.WPDASH_LOG_PINS
+    return pins.get(path)
 
 
 _reported: dict[tuple[str, str], str | None] = {}
@@ -239,21 +179,42 @@ def source_status(source: LogSource) -> SourceStatus:
         return result
     path = source.path
     try:
-        st = os.stat(path)
+        st = os.lstat(path)  # a link is not looked through: the opener below says why it is refused
     except FileNotFoundError:
         result = SourceStatus(source.name, path, False, False, None, None, f"{path} does not exist.")
     except PermissionError:
         result = SourceStatus(source.name, path, None, False, None, None, permission_advice(path))
     else:
-        modified = datetime.fromtimestamp(st.st_mtime, tz=timezone.utc)
         reason = None
         try:
-            os.close(open_log_file(path))
+            fd = open_log_file(path)
         except LogUnavailable as error:
             reason = error.detail
-        result = SourceStatus(source.name, path, True, reason is None, st.st_size, modified, reason)
+        else:
+            st = os.fstat(fd)  # the size and time of the file that was really opened
+            os.close(fd)
+        # Never the size of a link, or of a secret hard-linked in under the log's name.
+        shown = reason is None or (stat.S_ISREG(st.st_mode) and st.st_nlink == 1)
+        size, modified = (st.st_size, datetime.fromtimestamp(st.st_mtime, tz=timezone.utc)) if shown else (None, None)
+        result = SourceStatus(source.name, path, True, reason is None, size, modified, reason)
     note_availability(source, result.reason)
     return result
+
+
+def open_folders(source: LogSource) -> list[OpenFolder]:
+    """The folders on a file source's path that others than root and the log's owner
+    could change, and so put another file under the log's name (a journal has none)."""
+    if source.unit is not None:
+        return []
+    allowed = {0}
+    try:
+        st = os.lstat(source.path)
+    except OSError:
+        pass  # missing or closed: only root is sure to be its writer
+    else:
+        if stat.S_ISREG(st.st_mode):
+            allowed.add(st.st_uid)
+    return folders_others_can_change(source.path, allowed)
 
 
 def all_statuses(unit_journals: bool = True) -> list[SourceStatus]:

@@ -20,7 +20,8 @@ from typing import AnyStr
 from django.conf import settings
 
 from server_monitor.adapters import journal
-from server_monitor.adapters.logs.sources import LogSource, LogUnavailable, note_availability, open_log_file
+from server_monitor.adapters.logs.paths import LogUnavailable, open_log_file
+from server_monitor.adapters.logs.sources import LogSource, note_availability
 
 MAX_LINE_BYTES = 16 * 1024
 CUT_MARK = " …[line cut at 16 KiB]"
