@@ -115,6 +115,11 @@ class LogTailConsumer(AuthenticatedConsumer):
         except ValueError:
             await self.send_json({"error": "not JSON"})
             return
+        except RecursionError:
+            # Valid JSON nested deeper than the parser's recursion limit ("[[[[…]]]]" fits
+            # in MAX_CLIENT_MESSAGE a thousand levels deep): an answer, not a crash (1011).
+            await self.send_json({"error": 'too deeply nested: send a small JSON object such as {"action": "pause"}'})
+            return
         action = message.get("action") if isinstance(message, dict) else None
         if action == "pause":
             self.subscription.pause()
