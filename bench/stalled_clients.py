@@ -131,6 +131,7 @@ def still_open(process: psutil.Process, ports: set[int]) -> int:
 def main() -> Result:
     seconds = load_seconds()
     total = int(LINES_PER_SECOND * seconds)
+    line_bytes = len(f"{total} {PADDING}\n")
     result = Result(
         name="stalled_clients",
         title="8. Stalled clients (memory)",
@@ -138,7 +139,7 @@ def main() -> Result:
             f"One daphne; {STALLED} WebSockets on one log complete the handshake (JWT subprotocol) and never read "
             f"again (plain sockets, SO_RCVBUF {RECEIVE_BUFFER} bytes, tests/support/raw_websocket.py), beside one "
             "normal client (Python `websockets`, own process) that counts every line by sequence number. A writer "
-            f"process appends {LINES_PER_SECOND} lines/s ({len(f'{total} {PADDING}')} bytes each at most) for {seconds:g} s "
+            f"process appends {LINES_PER_SECOND} lines/s ({line_bytes} bytes each at most) for {seconds:g} s "
             f"(WPDASH_BENCH_STALLED_SECONDS). daphne's RSS (psutil) every {SAMPLE_SECONDS} s: start = after the "
             f"normal client connected, before the stalled ones; then during the load; then for {AFTER_SECONDS:g} s "
             "after the stalled sockets are closed by their clients. Stall bound: the default."
@@ -209,7 +210,9 @@ def main() -> Result:
     result.record("RSS after they went minus start, MiB", after - start, "≤ 64", shown=f"{after - start:.1f}")
     result.record("normal client: lines lost", outcome["lost"], "= 0", shown=str(outcome["lost"]))
     result.record("normal client: lines duplicated", outcome["duplicated"], "= 0", shown=str(outcome["duplicated"]))
-    trace = ", ".join(f"{elapsed:.0f}: {rss:.0f}" for elapsed, _, rss in sampler.samples[:: max(1, int(5 / SAMPLE_SECONDS))])
+    trace = ", ".join(
+        f"{elapsed:.0f}: {rss:.0f}" for elapsed, _, rss in sampler.samples[:: max(1, int(5 / SAMPLE_SECONDS))]
+    )
     result.notes.append(f"RSS samples every 5 s (s, MiB): {trace}")
     result.save()
     return result

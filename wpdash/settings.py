@@ -250,6 +250,11 @@ WPDASH_LOG_SEARCH_BYTES = env.envint("WPDASH_LOG_SEARCH_BYTES", 256 * 1024 * 102
 # inotify wakes the live tail when a log changes; "poll" looks every 50 ms instead, for a log on a
 # network or FUSE file system, whose remote writes send no inotify events.
 WPDASH_LOG_WATCH = env.envchoice("WPDASH_LOG_WATCH", "inotify", ("inotify", "poll"))
+# Seconds a WebSocket may go without its client reading (64 KiB unsent all that time) before
+# it is closed with 4008 (wpdash.ws_backpressure); it then gets as long again to read the
+# close frame. Past about 50 s it changes little: daphne's pings, unanswered, end such a
+# socket by then.
+WPDASH_WS_STALL_SECONDS = env.envint("WPDASH_WS_STALL_SECONDS", 30, minimum=1, maximum=120)
 
 LOGGING = {
     "version": 1,

@@ -84,7 +84,8 @@ class RawWebSocket:
             return
         if event.opcode == Opcode.CLOSE:
             self.closed = True
-            self.close_code = self.protocol.close_code
+            # Read from the frame: the protocol's close_code waits for the TCP close as well.
+            self.close_code = self.protocol.close_rcvd.code if self.protocol.close_rcvd else None
         elif event.opcode in (Opcode.TEXT, Opcode.CONT):
             self._fragments.append(event.data)
             if event.fin:

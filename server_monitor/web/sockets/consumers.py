@@ -88,6 +88,8 @@ class LogTailConsumer(AuthenticatedConsumer):
         self.pump = asyncio.create_task(self.send_new_lines(self.subscription), name="wpdash log tail pump")
 
     async def send_new_lines(self, subscription: fanout.Subscription) -> None:
+        # Under daphne each send waits while the client is not reading (wpdash.ws_backpressure),
+        # so a stalled client's lines wait in its bounded Subscription, not in daphne's buffers.
         while True:
             delivery = await subscription.get()
             if delivery.skipped:
