@@ -124,7 +124,9 @@ def test_a_real_daphne_refuses_traversal_with_400_and_4000(served_log):
     assert asyncio.run(codes()) == [4000, 4000, 4000]
 
 
-@pytest.mark.parametrize("nesting", ["[" * 2048 + "]" * 2048, '[{"a":' * 511 + "1" + "}]" * 511])
+@pytest.mark.parametrize(
+    "nesting", ["[" * 2048 + "]" * 2048, '[{"a":' * 511 + "1" + "}]" * 511], ids=["arrays", "objects-in-arrays"]
+)
 def test_a_deeply_nested_message_is_answered_with_an_error_and_the_tail_goes_on(served_log, nesting):
     # Valid JSON within the size cap, nested past the parser's recursion limit.
     server, log = served_log
