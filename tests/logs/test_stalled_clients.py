@@ -2,13 +2,16 @@
 
 Against a real daphne: the stalled client is a plain socket with a small receive buffer
 that completes the handshake and then reads nothing (tests/support/raw_websocket.py),
-while lines are written as fast as the disk takes them.
+while thousands of lines are written at a time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+from collections.abc import Iterator
+from pathlib import Path
 
 import psutil
 import pytest
@@ -26,33 +29,30 @@ CHUNK = 1000
 NUMBER = re.compile(r"&n=(\d+) ")
 
 
-def serve(tmp_path_factory, stall_seconds: int):
+@contextlib.contextmanager
+def serving(tmp_path_factory, stall_seconds: int) -> Iterator[tuple[LiveServer, Path]]:
     tmp_path = tmp_path_factory.mktemp("stalled")
     log = tmp_path / "access.log"
     log.write_text("".join(f"{nginx_line(n)}\n" for n in range(50)))
-    return (
-        tmp_path,
-        log,
-        live_server(tmp_path, WPDASH_LOGS=f"nginx-access={log}", WPDASH_WS_STALL_SECONDS=str(stall_seconds)),
-    )
+    settings = {"WPDASH_LOGS": f"nginx-access={log}", "WPDASH_WS_STALL_SECONDS": str(stall_seconds)}
+    with live_server(tmp_path, **settings) as server:
+        server.create_user("viewer", PASSWORD)
+        yield server, log
 
 
 @pytest.fixture(scope="module")
 def patient_server(tmp_path_factory):
-    """A stall bound longer than any of this file's tests: nobody is closed for stalling."""
-    _, log, server_context = serve(tmp_path_factory, 120)
-    with server_context as server:
-        server.create_user("viewer", PASSWORD)
-        yield server, log
+    """A stall bound longer than any of this file's tests: nobody is closed for stalling.
+    (daphne's own pings, unanswered, would end a silent client about 50 s after it connected.)"""
+    with serving(tmp_path_factory, 120) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
 def strict_server(tmp_path_factory):
     """A stall bound of 3 s: a client that reads nothing for 3 s is closed."""
-    _, log, server_context = serve(tmp_path_factory, 3)
-    with server_context as server:
-        server.create_user("viewer", PASSWORD)
-        yield server, log
+    with serving(tmp_path_factory, 3) as served:
+        yield served
 
 
 def subprotocols(server: LiveServer) -> tuple[str, str]:
@@ -70,7 +70,7 @@ def numbers(lines: list[str]) -> list[int]:
     return [int(match.group(1)) for line in lines if (match := NUMBER.search(line))]
 
 
-def write_lines(log, first: int, count: int) -> None:
+def write_lines(log: Path, first: int, count: int) -> None:
     writer = NginxLikeWriter(log)
     for start in range(first, first + count, 1000):
         writer.write(*(nginx_line(n) for n in range(start, min(start + 1000, first + count))))
