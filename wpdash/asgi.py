@@ -1,7 +1,9 @@
 """ASGI entry point: HTTP through Django (hot reads by a short path), WebSockets through Channels.
 
 WebSockets are signed in by a JWT access token, or by the session cookie when their
-Origin is one of ALLOWED_HOSTS (see wpdash.ws_auth).
+Origin is one of ALLOWED_HOSTS (see wpdash.ws_auth); under daphne a socket's sends wait
+while its client is not reading, and a client stalled too long is closed with 4008
+(see wpdash.ws_backpressure).
 """
 
 import os
@@ -22,8 +24,10 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from server_monitor.web.sockets.routing import websocket_urlpatterns  # noqa: E402
 from wpdash.hot_reads import HotReads  # noqa: E402
 from wpdash.ws_auth import WebSocketAuth  # noqa: E402
+from wpdash.ws_backpressure import WebSocketBackpressure  # noqa: E402
 
-websocket_application = WebSocketAuth(URLRouter(websocket_urlpatterns))
+# Outermost, so every send of every WebSocket waits while its client is not reading (wpdash.ws_backpressure).
+websocket_application = WebSocketBackpressure(WebSocketAuth(URLRouter(websocket_urlpatterns)))
 
 # The read-only GETs a dashboard polls take a short path; all else is Django's (wpdash.hot_reads).
 application = ProtocolTypeRouter({"http": HotReads(django_asgi_app), "websocket": websocket_application})

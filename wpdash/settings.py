@@ -163,6 +163,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's own three, with JSON nested past the recursion limit a 400 rather than a 500.
+    "DEFAULT_PARSER_CLASSES": [
+        "server_monitor.web.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -255,6 +261,11 @@ WPDASH_LOG_SEARCH_BYTES = env.envint("WPDASH_LOG_SEARCH_BYTES", 256 * 1024 * 102
 # inotify wakes the live tail when a log changes; "poll" looks every 50 ms instead, for a log on a
 # network or FUSE file system, whose remote writes send no inotify events.
 WPDASH_LOG_WATCH = env.envchoice("WPDASH_LOG_WATCH", "inotify", ("inotify", "poll"))
+# Seconds a WebSocket may go without its client reading (64 KiB unsent all that time) before
+# it is closed with 4008 (wpdash.ws_backpressure); it then gets as long again to read the
+# close frame. Past about 50 s it changes little: daphne's pings, unanswered, end such a
+# socket by then.
+WPDASH_WS_STALL_SECONDS = env.envint("WPDASH_WS_STALL_SECONDS", 30, minimum=1, maximum=120)
 
 LOGGING = {
     "version": 1,

@@ -45,3 +45,15 @@ def test_every_signed_in_operation_documents_401_and_403_and_the_token_endpoint_
                 assert {"401", "429"} <= codes, (method, path)
             else:
                 assert {"401", "403"} <= codes, (method, path)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/auth/token/", "/api/v1/auth/token/refresh/", "/api/v1/auth/login"])
+@pytest.mark.parametrize(
+    "body", ["[" * 2048 + "]" * 2048, '[{"a":' * 511 + "1" + "}]" * 511], ids=["arrays", "objects-in-arrays"]
+)
+def test_json_nested_past_the_parsers_recursion_limit_is_a_400_not_a_500(anonymous_client, db, path, body):
+    # Valid JSON of 4 KiB; json.load raises RecursionError on it, which is no ValueError.
+    response = anonymous_client.post(path, body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "JSON parse error - nested too deep."}

@@ -74,6 +74,20 @@ def test_the_file_system_is_read_only_but_for_the_data_dir(unit):
     assert values(unit, "EnvironmentFile") == ["/etc/wpdash/env"]
 
 
+def mebibytes(size: str) -> float:
+    """A systemd byte size such as 384M or 1G (base 1024), in MiB."""
+    number, unit = float(size[:-1]), size[-1].upper()
+    return number * {"K": 1 / 1024, "M": 1, "G": 1024}[unit]
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_memory_has_a_ceiling_well_above_the_footprint_as_a_backstop(unit):
+    [high], [ceiling] = values(unit, "MemoryHigh"), values(unit, "MemoryMax")
+
+    # daphne runs at about 100 MiB (bench/RESULTS.md, footprint): room for load, not for a leak.
+    assert 256 <= mebibytes(high) < mebibytes(ceiling) <= 1024
+
+
 def test_migrations_and_restart_recovery_run_before_the_main_worker_starts():
     assert values("wpdash.service", "ExecStartPre") == [
         "/opt/wpdash/.venv/bin/python /opt/wpdash/manage.py migrate --noinput",

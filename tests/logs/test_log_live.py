@@ -122,3 +122,26 @@ def test_a_real_daphne_refuses_traversal_with_400_and_4000(served_log):
         return [await close_code(name) for name in ["..%2F..%2Fetc%2Fpasswd", "%2e%2e", "nope"]]
 
     assert asyncio.run(codes()) == [4000, 4000, 4000]
+
+
+@pytest.mark.parametrize(
+    "nesting", ["[" * 2048 + "]" * 2048, '[{"a":' * 511 + "1" + "}]" * 511], ids=["arrays", "objects-in-arrays"]
+)
+def test_a_deeply_nested_message_is_answered_with_an_error_and_the_tail_goes_on(served_log, nesting):
+    # Valid JSON within the size cap, nested past the parser's recursion limit.
+    server, log = served_log
+    access = access_token(server)
+    url = f"{server.ws_url}/api/v1/server/logs/nginx-access/ws"
+
+    async def scenario() -> tuple[dict, list[str]]:
+        async with websockets.connect(url, subprotocols=["wpdash", f"bearer.{access}"]) as ws:
+            await asyncio.wait_for(ws.recv(), 10)
+            await ws.send(nesting)
+            answer = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            NginxLikeWriter(log).write("after the nested message")
+            return answer, json.loads(await asyncio.wait_for(ws.recv(), 10))["lines"]
+
+    answer, lines = asyncio.run(scenario())
+
+    assert set(answer) == {"error"} and "nested" in answer["error"]
+    assert lines == ["after the nested message"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 
 import pytest
@@ -12,6 +13,7 @@ from channels.testing import WebsocketCommunicator
 
 from server_monitor.workflows.logs import fanout
 from tests.support.logs import ORIGIN, NginxLikeWriter, connect, nginx_line, receive_lines, session_cookie
+from wpdash import ws_backpressure
 from wpdash.asgi import websocket_application
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -228,3 +230,19 @@ async def test_a_client_joining_later_gets_the_lines_up_to_then_and_not_again(ac
     writer.close()
     await early.disconnect()
     await late.disconnect()
+
+
+async def test_outside_daphne_sends_pass_through_and_it_says_so_once(access_log, caplog, monkeypatch):
+    # WebsocketCommunicator is no daphne: no transport to wait on (wpdash.ws_backpressure).
+    monkeypatch.setattr(ws_backpressure, "_said_pass_through", False)
+    caplog.set_level(logging.DEBUG, logger="server_monitor.websockets")
+    cookie = await session_cookie()
+
+    for _ in range(2):
+        socket = await connect("nginx-access", cookie)
+        assert await socket.receive_json_from() == {"lines": [nginx_line(n) for n in range(30, 80)]}
+        await socket.disconnect()
+
+    said = [record for record in caplog.records if record.name == "server_monitor.websockets"]
+    assert [record.levelno for record in said] == [logging.DEBUG]
+    assert "pass through" in said[0].getMessage()

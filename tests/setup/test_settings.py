@@ -41,6 +41,9 @@ def run_check(tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[s
         ("DJANGO_SECRET_KEY", "short"),
         ("WPDASH_JWT_ACCESS_MINUTES", "0"),
         ("WPDASH_JWT_ACCESS_MINUTES", "five"),
+        ("WPDASH_WS_STALL_SECONDS", "0"),
+        ("WPDASH_WS_STALL_SECONDS", "121"),
+        ("WPDASH_WS_STALL_SECONDS", "30s"),
     ],
 )
 def test_it_refuses_to_start_with_a_bad_value_and_names_the_variable(tmp_path, variable, value):

@@ -88,6 +88,8 @@ class LogTailConsumer(AuthenticatedConsumer):
         self.pump = asyncio.create_task(self.send_new_lines(self.subscription), name="wpdash log tail pump")
 
     async def send_new_lines(self, subscription: fanout.Subscription) -> None:
+        # Under daphne each send waits while the client is not reading (wpdash.ws_backpressure),
+        # so a stalled client's lines wait in its bounded Subscription, not in daphne's buffers.
         while True:
             delivery = await subscription.get()
             if delivery.skipped:
@@ -114,6 +116,11 @@ class LogTailConsumer(AuthenticatedConsumer):
             message = json.loads(text_data)
         except ValueError:
             await self.send_json({"error": "not JSON"})
+            return
+        except RecursionError:
+            # Valid JSON nested deeper than the parser's recursion limit ("[[[[…]]]]" fits
+            # in MAX_CLIENT_MESSAGE a thousand levels deep): an answer, not a crash (1011).
+            await self.send_json({"error": 'too deeply nested: send a small JSON object such as {"action": "pause"}'})
             return
         action = message.get("action") if isinstance(message, dict) else None
         if action == "pause":
