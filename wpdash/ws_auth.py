@@ -24,6 +24,10 @@ AllowedHostsOriginValidator let in any scheme and any port of an allowed host, s
 page served elsewhere on the same host (another port, plain http) could ride on the
 cookie. A foreign Origin is refused during the handshake (HTTP 403, Channels'
 WebsocketDenier): nothing is accepted, so no close code.
+
+What a socket was signed in with goes into its scope for
+server_monitor.web.sockets.revocation, which closes it when that ends: TOKEN_ACCOUNT,
+the token's account claim, for a token socket; Channels' session for a cookie socket.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http.request import split_domain_port, validate_host
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 
-from server_monitor.web.authentication import CachedUserJWTAuthentication
+from server_monitor.web.authentication import ACCOUNT_CLAIM, CachedUserJWTAuthentication
 
 if TYPE_CHECKING:
     from channels.consumer import _ChannelScope
@@ -48,6 +52,7 @@ if TYPE_CHECKING:
 WS_SUBPROTOCOL = "wpdash"
 BEARER_PREFIX = "bearer."
 TOKEN_PARAMETER = "token"  # noqa: S105 - the name of the query parameter, not a secret
+TOKEN_ACCOUNT = "token_account"  # noqa: S105 - the scope key of a token socket's account claim
 
 
 def socket_token(scope: Mapping[str, Any]) -> str | None:
@@ -88,20 +93,21 @@ def own_origin(scope: Mapping[str, Any]) -> bool:
 
 
 @database_sync_to_async
-def user_for_access_token(raw_token: str) -> Any:
-    """The active user an access token names, or AnonymousUser for any bad token.
+def user_for_access_token(raw_token: str) -> tuple[Any, str | None]:
+    """The active user an access token names and its account claim, or AnonymousUser
+    (and None) for any bad token.
 
     simplejwt checks the signature, expiry and token type (a refresh token is not
     an access token) and refuses inactive users; the account claim must match.
     """
     if not raw_token:
-        return AnonymousUser()
+        return AnonymousUser(), None
     authentication = CachedUserJWTAuthentication()
     try:
         validated = authentication.get_validated_token(raw_token.encode())
-        return authentication.get_user(validated)
+        return authentication.get_user(validated), validated[ACCOUNT_CLAIM]
     except (InvalidToken, AuthenticationFailed, TokenError):
-        return AnonymousUser()
+        return AnonymousUser(), None
 
 
 class WebSocketAuth:
@@ -116,8 +122,8 @@ class WebSocketAuth:
     async def __call__(self, scope: _ChannelScope, receive: Any, send: Any) -> Any:
         token = socket_token(scope)
         if token is not None:
-            user = await user_for_access_token(token)
-            return await self.inner(dict(scope, user=user), receive, send)
+            user, account = await user_for_access_token(token)
+            return await self.inner(dict(scope, user=user, **{TOKEN_ACCOUNT: account}), receive, send)
         if any(name == b"cookie" for name, _ in scope.get("headers", ())):
             if not own_origin(scope):
                 return await self.deny(scope, receive, send)
