@@ -139,15 +139,17 @@ def test_one_check_runs_at_a_time_and_the_others_answer_the_verdict_before_it(db
     def stuck_on_a_lock() -> None:
         checks.append(1)
         started.set()
-        release.wait(30)
+        release.wait(60)
 
     monkeypatch.setattr(Heartbeat, "beat", stuck_on_a_lock)
     with ThreadPoolExecutor(max_workers=9) as pool:
-        first = pool.submit(healthz.database_answers)
-        assert started.wait(30)
-        others = [pool.submit(healthz.database_answers) for _ in range(8)]
-        answers = [other.result(timeout=30) for other in others]  # none waits for the stuck one
-        release.set()
+        try:
+            first = pool.submit(healthz.database_answers)
+            assert started.wait(30)
+            others = [pool.submit(healthz.database_answers) for _ in range(8)]
+            answers = [other.result(timeout=10) for other in others]  # none waits for the stuck one
+        finally:
+            release.set()
         assert first.result(timeout=30) is True
 
     assert answers == [True] * 8
