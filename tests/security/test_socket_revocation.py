@@ -8,10 +8,13 @@ in test_socket_revocation_live.py.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
+from django.db import OperationalError
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -122,3 +125,28 @@ async def test_signing_in_again_closes_nothing_and_a_closed_socket_is_forgotten(
     assert await still_open(socket)
     await socket.disconnect()
     assert revocation.open_sockets() == 0
+
+
+async def test_while_the_database_cannot_be_asked_sockets_stay_open_and_the_next_round_decides(monkeypatch):
+    monkeypatch.setattr(revocation, "CHECK_SECONDS", 0.05)
+    user, _, token = await signed_in("viewer")
+    answer_from_the_database = revocation.find_revoked
+    failing, rounds = True, []
+
+    def locked_then_answering(credentials):
+        rounds.append(failing)
+        if failing:
+            raise OperationalError("database is locked")
+        return answer_from_the_database(credentials)
+
+    monkeypatch.setattr(revocation, "find_revoked", locked_then_answering)
+    socket = await open_socket(token=token)
+    deactivated_elsewhere = get_user_model().objects.filter(pk=user.pk).update  # no signal, as another process
+    await database_sync_to_async(deactivated_elsewhere)(is_active=False)
+    async with asyncio.timeout(10):  # three rounds that could not ask
+        while len(rounds) < 3:
+            await asyncio.sleep(0.05)
+
+    assert await still_open(socket)
+    failing = False
+    assert await socket.receive_output(timeout=5) == CLOSED

@@ -178,6 +178,8 @@ class Registry:
                     revoked.update(await database_sync_to_async(find_revoked)(others))
                 except DatabaseError as error:
                     logger.warning("open sockets not checked, the database is unavailable: %s", error)
+                except Exception:  # a bug must not end the checks for good: say so, try next round
+                    logger.exception("open sockets not checked")
             await self.close(socket for socket, credential in open_now.items() if credential in revoked)
             for credential, reason in revoked.items():
                 logger.info("closed the sockets of user %s: %s", credential.user_id, reason)
