@@ -9,9 +9,11 @@ class ServerMonitorConfig(AppConfig):
         # The admin lives with the rest of the web edge (server_monitor/web/), not in
         # the admin.py that autodiscovery looks for.
         from server_monitor.web import admin  # noqa: F401
-        from server_monitor.web.authentication import connect_signals
+        from server_monitor.web.authentication import connect_signals as forget_changed_users
+        from server_monitor.web.sockets.revocation import connect_signals as close_revoked_sockets
 
-        connect_signals()
+        forget_changed_users()
+        close_revoked_sockets()
         # Once per process: which configured log paths went through a link (pinned or refused).
         from server_monitor.adapters.logs.sources import log_pin_notes
 

@@ -85,3 +85,26 @@ class RestartAction(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN
+
+
+class Heartbeat(models.Model):
+    """One row that /healthz writes (server_monitor.web.health): a database that answers
+    reads but refuses writes (disk full, locked past its timeout, read-only) cannot sign
+    anyone in, which writes the session row and last_login, so it is not healthy."""
+
+    ONLY = 1  # the primary key of the one row
+
+    written_at = models.DateTimeField()
+
+    class Meta:
+        default_permissions = ()  # nobody edits it; code writes it
+
+    def __str__(self) -> str:
+        return f"heartbeat at {self.written_at:%Y-%m-%d %H:%M:%S}"
+
+    @classmethod
+    def beat(cls) -> None:
+        """Write the row, committed (autocommit): a write the database must really keep."""
+        now = timezone.now()
+        if not cls.objects.filter(pk=cls.ONLY).update(written_at=now):
+            cls.objects.get_or_create(pk=cls.ONLY, defaults={"written_at": now})  # the first beat

@@ -1,8 +1,13 @@
-"""Sign-in for API clients: the JWT pair endpoint and the OAuth2 password grant, aware of the lockout.
+"""Sign-in for API clients: the JWT pair endpoint, the OAuth2 password grant (both aware of
+the lockout), and the refresh that ends with the account.
 
 Django's authenticate() swallows the lockout raised by django-axes and simplejwt
 then answers a plain 401, so a locked-out client could not tell it is locked out.
 axes marks the request instead; this view turns that mark into a 429 with a reason.
+
+Every token they make carries the account claim of server_monitor.web.authentication,
+and a refresh asks the database whether the account still matches it: a refresh token
+issued before a password change, a deactivation or a deletion is refused (401).
 """
 
 from __future__ import annotations
@@ -18,9 +23,10 @@ from rest_framework.exceptions import APIException, AuthenticationFailed
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
-from rest_framework_simplejwt.views import TokenObtainPairView
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
+from server_monitor.web.authentication import AccountRefreshToken, current_account
 from server_monitor.workflows.restart import may_approve, may_restart
 
 DJANGO_USERNAME_MAX_LENGTH = 150  # django.contrib.auth.models.User.username
@@ -37,7 +43,10 @@ class BoundedTokenObtainPairSerializer(TokenObtainPairSerializer):
     authenticate() hands a failed sign-in's username to django-axes, which stores it
     in a 255-character column: on MariaDB a longer one was a DataError, a 500 (found
     by fuzzing the token endpoint). The login form already bounds it the same way.
+    Its tokens carry the account claim (AccountRefreshToken), so the OAuth2 grant's do too.
     """
+
+    token_class = AccountRefreshToken
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -59,6 +68,30 @@ class LockoutAwareTokenObtainPairView(TokenObtainPairView):
                     f"Too many failed sign-in attempts for this user from this address. Try again in {minutes} minutes."
                 ) from None
             raise
+
+
+class AccountTokenRefreshSerializer(TokenRefreshSerializer):
+    """simplejwt's refresh, with the account asked first (server_monitor.web.authentication).
+
+    simplejwt's own looked the user up with objects.get, so a deleted user's refresh
+    was a 500; and it never compared anything that a password change alters. Here a
+    user gone, inactive or changed since the token was made is a 401 that says which.
+    wpdash does not rotate refresh tokens (ROTATE_REFRESH_TOKENS is off): a refresh
+    answers a new access token only.
+    """
+
+    token_class = AccountRefreshToken
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        refresh = self.token_class(attrs["refresh"])  # signature, expiry, type: TokenError, 401
+        current_account(refresh)
+        return {"access": str(refresh.access_token)}
+
+
+class AccountTokenRefreshView(TokenRefreshView):
+    """POST /api/v1/auth/token/refresh: {"refresh"} -> {"access"}, while the account is unchanged."""
+
+    serializer_class = AccountTokenRefreshSerializer
 
 
 # --- the OAuth2 password grant of the specification's world ---------------------------

@@ -2,12 +2,16 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from rest_framework_simplejwt.views import TokenRefreshView
 
 from server_monitor.web import health
 from server_monitor.web.api.root import ApiRootView
 from server_monitor.web.pages import views as pages
-from wpdash.auth_views import LockoutAwareTokenObtainPairView, MeView, PasswordGrantLoginView
+from wpdash.auth_views import (
+    AccountTokenRefreshView,
+    LockoutAwareTokenObtainPairView,
+    MeView,
+    PasswordGrantLoginView,
+)
 
 sign_in = auth_views.LoginView.as_view(redirect_authenticated_user=True)
 sign_out = auth_views.LogoutView.as_view()
@@ -31,7 +35,7 @@ urlpatterns = [
     # Every API path works with or without its trailing slash (the documents write none).
     re_path(r"^api/v1/?$", ApiRootView.as_view(), name="api-v1-root"),
     re_path(r"^api/v1/auth/token/?$", LockoutAwareTokenObtainPairView.as_view(), name="token_obtain_pair"),
-    re_path(r"^api/v1/auth/token/refresh/?$", TokenRefreshView.as_view(), name="token_refresh"),
+    re_path(r"^api/v1/auth/token/refresh/?$", AccountTokenRefreshView.as_view(), name="token_refresh"),
     re_path(r"^api/v1/auth/login/?$", PasswordGrantLoginView.as_view(), name="password_login"),
     re_path(r"^api/v1/auth/me/?$", MeView.as_view(), name="me"),
     path("", include(browsable_api_auth)),

@@ -20,23 +20,37 @@ exactly as strict:
 - a change made by another process (a second daphne, `manage.py shell`) is seen after
   at most USER_CACHE_SECONDS, the "few seconds" the performance issue allows;
 - only a user that passed simplejwt's checks (found, active) is ever cached.
+
+Access ends when the account changes. Every token carries ACCOUNT_CLAIM, a keyed
+digest of the user's password hash (AccountRefreshToken; simplejwt copies it to the
+access tokens a refresh token makes). A token whose claim no longer matches is
+refused: after a password change (or reset, or an unusable password set), and after
+a deletion (a new user given the same id has another password hash). A deactivated
+account is refused by simplejwt's own is_active check, wherever the claim is
+checked; as with Django's sessions, reactivating it lets its unexpired tokens count
+again (change the password to end them for good). The claim is checked on every
+request against the cached user (so within USER_CACHE_SECONDS of a change made
+elsewhere, at once for one made here) and on every refresh against the database
+(`current_account`). No table, no write per sign-in: docs/architecture.md says why
+not simplejwt's blacklist.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import Group
 from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.utils.crypto import constant_time_compare, salted_hmac
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, TokenError
 from rest_framework_simplejwt.settings import api_settings
-from rest_framework_simplejwt.tokens import Token
+from rest_framework_simplejwt.tokens import RefreshToken, Token
 from rest_framework_simplejwt.utils import aware_utcnow
 
 from server_monitor.memory_only import before_blocking
@@ -45,10 +59,53 @@ USER_CACHE_SECONDS = 5.0
 MAX_CACHED_USERS = 1024  # ids come from signed tokens only; the bound is for the day that is not so
 MAX_CACHED_TOKENS = 1024  # only tokens that passed are kept: each one needs a signed-in user
 
-_users: dict[Any, tuple[float, Any]] = {}  # user id -> (expiry, user)
+ACCOUNT_CLAIM = "account"
+# Its own salt, so the digest is not Django's session auth hash of the same password.
+ACCOUNT_KEY_SALT = "wpdash.authentication.account"
+REVOKED = "This token was issued before the account's password or status changed: sign in again."
+
+_users: dict[Any, tuple[float, Any, str]] = {}  # user id -> (expiry, user, its account stamp)
 _tokens: dict[bytes, Token] = {}  # raw token -> the validated token (shared: callers must not modify it)
 _lock = threading.Lock()
 _generation = 0  # counts forget_users(): a lookup that overlapped one is not kept
+
+
+def account_stamp(user: AbstractBaseUser) -> str:
+    """What a token must carry to still count: a digest of the password hash.
+
+    As Django's get_session_auth_hash: an HMAC keyed by SECRET_KEY (with its own salt,
+    ACCOUNT_KEY_SALT) of the password hash, which every password change replaces. A
+    token holder learns nothing of the hash from it. 128 bits, since tokens travel in
+    headers and subprotocols. is_active is not in it: it is checked as such
+    everywhere the claim is, and a digest of it would change back on reactivation.
+    """
+    return salted_hmac(ACCOUNT_KEY_SALT, user.password, algorithm="sha256").hexdigest()[:32]
+
+
+def check_account(token: Token, stamp: str) -> None:
+    """Refuse a token made before the account last changed (or made without the claim)."""
+    claim = token.get(ACCOUNT_CLAIM)
+    if not isinstance(claim, str) or not constant_time_compare(claim, stamp):
+        raise AuthenticationFailed(REVOKED, code="token_revoked")
+
+
+class AccountRefreshToken(RefreshToken):
+    """simplejwt's refresh token with ACCOUNT_CLAIM, which its access tokens copy."""
+
+    @classmethod
+    def for_user(cls, user: AbstractBaseUser) -> AccountRefreshToken:  # type: ignore[override]
+        token = cast("AccountRefreshToken", super().for_user(user))
+        token[ACCOUNT_CLAIM] = account_stamp(user)
+        return token
+
+
+def current_account(token: Token) -> AbstractBaseUser:
+    """The token's user as the database has it now, or AuthenticationFailed (401): gone
+    (simplejwt's "User not found"), inactive ("User is inactive"), or changed since the
+    token was made (REVOKED). Never the cache: a refresh is rare and mints new access."""
+    user: AbstractBaseUser = JWTAuthentication().get_user(token)
+    check_account(token, account_stamp(user))
+    return user
 
 
 class CachedUserJWTAuthentication(JWTAuthentication):
@@ -79,14 +136,16 @@ class CachedUserJWTAuthentication(JWTAuthentication):
         if cached is None or cached[0] <= now:
             before_blocking("the user's database row")
             user = super().get_user(validated_token)  # the query, and simplejwt's own checks
+            stamp = account_stamp(user)
             with _lock:
                 if len(_users) >= MAX_CACHED_USERS:
                     _users.clear()
                 if generation == _generation:  # no change was announced while we asked
-                    _users[user_id] = (now + USER_CACHE_SECONDS, user)
-            return user
-        cached_user: AbstractBaseUser = cached[1]
-        return cached_user
+                    _users[user_id] = (now + USER_CACHE_SECONDS, user, stamp)
+        else:
+            _, user, stamp = cached
+        check_account(validated_token, stamp)
+        return user
 
 
 def forget_users(**_: object) -> None:

@@ -21,7 +21,6 @@ from asgiref.testing import ApplicationCommunicator
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 from django.test import Client
-from rest_framework_simplejwt.tokens import AccessToken
 
 from server_monitor import memory_only
 from server_monitor.adapters import systemd
@@ -29,6 +28,7 @@ from server_monitor.adapters.metrics import netdata as netdata_module
 from server_monitor.adapters.metrics.cache import SingleFlightCache
 from server_monitor.adapters.metrics.sampler import LocalSampler
 from server_monitor.web import authentication, health
+from server_monitor.web.authentication import AccountRefreshToken
 from server_monitor.workflows import metrics
 from tests.support.fake_netdata import http_server, recorded_netdata_with_root_disk
 from tests.support.identities import bad_tokens
@@ -157,7 +157,7 @@ def stack(tmp_path, settings, fake_systemd, monkeypatch):
 
 @database_sync_to_async
 def viewer_token() -> str:
-    return str(AccessToken.for_user(user_with("hot-viewer")))
+    return str(AccountRefreshToken.for_user(user_with("hot-viewer")).access_token)
 
 
 def bearer(token: str) -> list[tuple[bytes, bytes]]:
@@ -191,7 +191,7 @@ def nobodies() -> dict[str, list[tuple[bytes, bytes]]]:
     client.force_login(user)
     return {
         "no credentials": [],
-        "inactive user's token": bearer(str(AccessToken.for_user(inactive))),
+        "inactive user's token": bearer(str(AccountRefreshToken.for_user(inactive).access_token)),
         "malformed header": [(b"authorization", b"Bearer")],
         "basic auth": [(b"authorization", b"Basic aG90OnNlY3JldA==")],
         "session cookie": [(b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())],

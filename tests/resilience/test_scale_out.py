@@ -147,7 +147,7 @@ def test_twenty_clients_on_two_processes_each_get_every_line_once_in_order_acros
             server, kwargs = a, {"subprotocols": ["wpdash", f"bearer.{token_from_b}"]}
         else:
             server, kwargs = b, {"additional_headers": {"Cookie": f"sessionid={cookie_from_a}"}}
-        async with websockets.connect(f"{server.ws_url}{path}", origin="http://127.0.0.1", **kwargs) as ws:
+        async with websockets.connect(f"{server.ws_url}{path}", origin=server.url, **kwargs) as ws:
             first = json.loads(await asyncio.wait_for(ws.recv(), 20))["lines"]
             ready.put_nowait(None)
             lines: list[str] = []

@@ -16,9 +16,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.backends import TokenBackend
-from rest_framework_simplejwt.tokens import AccessToken
 
 from server_monitor.web import authentication
+from server_monitor.web.authentication import AccountRefreshToken
 from tests.support.users import PASSWORD
 
 ME = "/api/v1/auth/me"
@@ -127,7 +127,7 @@ def test_an_altered_token_is_checked_in_full_every_time_and_refused(bearer, deco
 
 def test_a_checked_token_is_refused_once_it_expires(db, decodes):
     user = get_user_model().objects.create_user("brief", password=PASSWORD)
-    token = AccessToken.for_user(user)
+    token = AccountRefreshToken.for_user(user).access_token
     token.set_exp(lifetime=timedelta(seconds=2))  # exp is whole seconds: at least 1 s from now
     client = with_token(str(token))
     assert client.get(ME).status_code == 200  # checked in full and kept

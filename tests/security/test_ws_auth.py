@@ -10,8 +10,8 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.test import Client
-from rest_framework_simplejwt.tokens import RefreshToken
 
+from server_monitor.web.authentication import AccountRefreshToken
 from tests.support.servers import live_server
 from tests.support.users import PASSWORD
 from wpdash.asgi import websocket_application
@@ -35,8 +35,8 @@ def session_cookie(user) -> bytes:
 
 
 @database_sync_to_async
-def token_pair(user) -> RefreshToken:
-    return RefreshToken.for_user(user)
+def token_pair(user) -> AccountRefreshToken:
+    return AccountRefreshToken.for_user(user)
 
 
 async def not_closed(communicator: WebsocketCommunicator) -> bool:

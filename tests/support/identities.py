@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+from server_monitor.web.authentication import AccountRefreshToken
 
 SIGNED_IN = ("viewer", "operator", "approver", "superuser")
 NOBODY = ("anonymous", "inactive", "expired_jwt", "tampered_jwt", "refresh_as_access")
@@ -13,13 +13,14 @@ IDENTITIES = NOBODY + SIGNED_IN
 
 
 def bad_tokens(user) -> dict[str, str]:
-    expired = AccessToken.for_user(user)
+    """Tokens made as sign-in makes them (the account claim included): only their flaw refuses them."""
+    expired = AccountRefreshToken.for_user(user).access_token
     expired.set_exp(lifetime=-timedelta(minutes=1))
-    good = str(AccessToken.for_user(user))
+    good = str(AccountRefreshToken.for_user(user).access_token)
     header, payload, signature = good.split(".")
     tampered = f"{header}.{payload}.{signature[:-4]}{'AAAA' if signature[-4:] != 'AAAA' else 'BBBB'}"
     return {
         "expired_jwt": str(expired),
         "tampered_jwt": tampered,
-        "refresh_as_access": str(RefreshToken.for_user(user)),
+        "refresh_as_access": str(AccountRefreshToken.for_user(user)),
     }

@@ -12,6 +12,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from server_monitor.adapters.logs import sources, tail
 from server_monitor.errors import DomainError, NotSignedIn
 from server_monitor.web.errors import close_code
+from server_monitor.web.sockets import revocation
 from server_monitor.workflows.logs import fanout
 from wpdash.ws_auth import WS_SUBPROTOCOL
 
@@ -24,18 +25,35 @@ UNKNOWN_ACTION = 'unknown action: use {"action": "pause"}, {"action": "resume"} 
 
 
 class AuthenticatedConsumer(AsyncJsonWebsocketConsumer):
-    """Closes with 4001 unless the scope carries an active, signed-in user."""
+    """Closes with 4001 unless the scope carries an active, signed-in user; once open,
+    closes with 4001 when that sign-in ends (server_monitor.web.sockets.revocation)."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            revocation.forget(self)
 
     async def connect(self) -> None:
         user = self.scope.get("user")
+        credential = revocation.credential_of(self.scope)
         try:
-            if user is None or not user.is_authenticated or not user.is_active:
+            if user is None or not user.is_authenticated or not user.is_active or credential is None:
                 raise NotSignedIn("Sign in to follow logs.")
             await self.authenticated_connect()
+            revocation.watch(self, credential)
         except DomainError as error:
             # Accept first so the client sees our close code, not a bare 403.
             await self.accept()
             await self.close(code=close_code(error))
+
+    async def revoke(self) -> None:
+        """The credentials it was opened with no longer hold: stop, then close with 4001."""
+        await self.leave()
+        await self.close(code=close_code(NotSignedIn("Signed out, or the account changed.")))
+
+    async def leave(self) -> None:
+        """Stop sending (subclasses that send on their own say how)."""
 
     async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
         # Answer with our own subprotocol when the client offered it (JWT clients do);
