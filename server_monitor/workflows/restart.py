@@ -23,7 +23,7 @@ from django.utils import timezone
 from server_monitor.adapters import systemd
 from server_monitor.errors import DomainError, NotFound, NotPermitted, NotSignedIn, Unavailable
 from server_monitor.models import RestartAction
-from server_monitor.workflows import audit, verify
+from server_monitor.workflows import audit, cause, verify
 from server_monitor.workflows.audit import RestartConflict
 from server_monitor.workflows.runners import current_runner
 
@@ -94,15 +94,11 @@ class Outcome:
         return cls(action, False, f"Restart of {name} {action.get_status_display()}{why}{told}")
 
 
-JOURNAL_LINES_IN_MESSAGE = 3
-
-
 def _journal_says(journal: str) -> str:
-    """The last lines the unit logged, for the failure message: usually the reason."""
-    lines = [line for line in journal.splitlines() if line.strip()]
-    if not lines or journal.startswith(verify.JOURNAL_UNREADABLE):
-        return ""
-    return ". The unit's journal says: " + " | ".join(lines[-JOURNAL_LINES_IN_MESSAGE:])
+    """The unit's own last lines from the kept journal, for the failure message: the cause
+    (workflows.cause); the page and the admin show the whole journal."""
+    lines = [] if journal.startswith(verify.JOURNAL_UNREADABLE) else cause.quoted_lines(journal)
+    return ". The unit's journal says: " + " | ".join(lines) if lines else ""
 
 
 # --- who may -------------------------------------------------------------------------
