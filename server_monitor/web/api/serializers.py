@@ -91,7 +91,8 @@ class RestartOutcomeSerializer(RestartActionSerializer):
         help_text="true when it went through (restarted, queued for approval, running in the background, "
         "rejected); false when it failed."
     )
-    message = serializers.CharField(
+    # Documents the answer's words; views.outcome_response puts the Outcome's own there.
+    message = serializers.SerializerMethodField(
         help_text='The outcome in words, e.g. "Service nginx restarted"; for a restart running in the '
         "background, that it runs and where its outcome will be."
     )
