@@ -26,8 +26,10 @@ def stack(tmp_path: Path, request):
         yield dashboard
 
 
-def restart_nginx_on_the_page(browser, stack):
+def restart_nginx_on_the_page(browser, stack, fake_clock: bool = False):
     context = browser.new_context(ignore_https_errors=True)  # the throwaway certificate
+    if fake_clock:
+        context.clock.install()  # runs as ever until a test moves it on with run_for
     page = context.new_page()
     page.goto(stack.https + "/")
     page.get_by_label("Username").fill("operator")
@@ -68,4 +70,22 @@ def test_when_the_answer_is_cut_the_page_shows_what_the_audit_row_says(browser, 
     assert any("no answer came; looking up what became of it" in text for text in shown)
     assert not [text for text in shown if "fail" in text or "did not answer" in text]
     assert stack.master_pid() != old_master
+    context.close()
+
+
+def test_when_nginx_does_not_come_back_the_page_says_so_and_not_that_it_failed(browser, stack):
+    with (stack.folder / "site.conf").open("a") as site:
+        site.write("garbage;\n")  # nginx -t fails: the restart stops nginx and cannot start it
+    context, page, shown = restart_nginx_on_the_page(browser, stack, fake_clock=True)
+    page.wait_for_selector(f"{OUTCOME}:has-text('Restarting nginx: this request came through nginx')")
+
+    # Two minutes of the page's polling (each poll refused), on its own clock.
+    for _ in range(60):
+        if "has not been reachable since" in page.locator(OUTCOME).inner_text():
+            break
+        page.clock.run_for(5000)
+        page.wait_for_timeout(100)  # real time for the refused poll that the jump started
+
+    assert "the dashboard has not been reachable since; nginx may not have come back" in shown[-1]
+    assert not [text for text in shown if "fail" in text or "restarted" in text]
     context.close()

@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from tests.support.nginx import ProxiedDashboard, dashboard_behind_nginx
+from tests.support.servers import port_open, wait_until
 from tests.support.systemctl import running
 from tests.support.users import PASSWORD
 
@@ -74,3 +75,21 @@ def test_without_answering_first_nginx_cuts_the_answer_of_a_restart_that_worked(
 
     row = ended(stack, headers, "/api/v1/server/restarts?service=nginx")
     assert (row["status"], row["main_pid_after"]) == ("succeeded", stack.master_pid())
+
+
+def test_a_restart_that_leaves_nginx_down_is_still_answered_and_ends_failed_in_the_row(stack):
+    headers = stack.bearer("operator", PASSWORD)
+    with (stack.folder / "site.conf").open("a") as site:
+        site.write("garbage;\n")  # what issue 25 did to nginx.conf: nginx -t now fails
+
+    answer = requests.post(f"{stack.https}{RESTART}", headers=headers, verify=stack.ca, timeout=60)
+
+    assert (answer.status_code, answer.json()["status"]) == (202, "running")
+    # nginx is gone for good now: read the row from daphne itself, as nginx would have asked.
+    direct = {**headers, "X-Forwarded-Proto": "https"}
+    url = f"{stack.daphne.url}/api/v1/server/restarts/{answer.json()['id']}"
+    wait_until(lambda: requests.get(url, headers=direct, timeout=10).json()["status"] != "running", timeout=60)
+    row = requests.get(url, headers=direct, timeout=10).json()
+    assert (row["status"], row["note"]) == ("failed", "systemctl restart exited with 1")
+    assert row["message"].startswith("Restart of nginx failed: systemctl restart exited with 1")
+    assert not port_open(int(stack.https.rsplit(":", 1)[1]))

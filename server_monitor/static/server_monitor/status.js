@@ -163,14 +163,19 @@
   // Until the row ends; a failed poll (the proxy between its stop and its start) is asked again.
   async function followRow(row) {
     const deadline = Date.now() + POLL_LIMIT_MS;
+    let reached = true;
     while (row.status === "running" && Date.now() < deadline) {
       await sleep(POLL_MS);
-      try { row = await getJson("/api/v1/server/restarts/" + row.id); } catch (error) { /* ask again */ }
+      try { row = await getJson("/api/v1/server/restarts/" + row.id); reached = true; } catch (error) { reached = false; }
     }
-    if (row.status === "running") {
+    if (row.status !== "running") {
+      showRow(row);
+    } else if (reached) {
       announce("Restart of " + row.service + " is still running (audit #" + row.id + "); Recent restarts will show how it ends.", "info");
     } else {
-      showRow(row);
+      // The proxy restarted never came back (a broken config stops it for good): say so, not "failed".
+      announce("Restart of " + row.service + " (audit #" + row.id + "): the dashboard has not been reachable since; "
+        + row.service + " may not have come back. Its outcome is in the audit row.", "warn");
     }
   }
 
