@@ -76,10 +76,6 @@ class Outcome:
     message: str
 
     @property
-    def queued(self) -> bool:
-        return self.action.status == Status.PENDING
-
-    @property
     def finished(self) -> bool:
         """False while the row is pending (approval) or running (detached): its outcome is to come."""
         return self.action.status not in RestartAction.OPEN
