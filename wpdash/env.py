@@ -124,6 +124,18 @@ def service_allowlist(name: str, default: Iterable[str], environ: Mapping[str, s
     return list(dict.fromkeys(units))  # keep order, drop repeats
 
 
+def unit_names(name: str, default: Iterable[str], environ: Mapping[str, str] | None = None) -> list[str]:
+    """A comma list of systemd unit names, or `none` for no unit."""
+    value = _raw(name, environ)
+    if value is not None and value.lower() == "none":
+        return []
+    units = envlist(name, default, environ)
+    for unit in units:
+        if not UNIT_NAME_RE.match(unit):
+            raise ImproperlyConfigured(f"{name}: {unit!r} is not a valid systemd unit name (or say none).")
+    return list(dict.fromkeys(units))
+
+
 JOURNAL_PREFIX = "journal:"  # a log source value naming a systemd unit's journal
 
 

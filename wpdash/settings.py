@@ -219,6 +219,10 @@ WPDASH_SERVICES = env.service_allowlist("WPDASH_SERVICES", DEFAULT_SERVICES)
 WPDASH_SYSTEMCTL = env.envstr("WPDASH_SYSTEMCTL", "/usr/bin/systemctl")
 WPDASH_SUDO = env.envbool("WPDASH_SUDO", True)
 WPDASH_RESTART_APPROVAL = env.envbool("WPDASH_RESTART_APPROVAL", False)
+# The units that carry the dashboard's own traffic (the proxy in front of it): a restart
+# of one, asked through a proxy or with WPDASH_HTTPS=on, answers before it runs
+# (server_monitor/workflows/detach.py). `none` for no unit.
+WPDASH_PROXY_UNITS = env.unit_names("WPDASH_PROXY_UNITS", ["nginx"])
 # The systemd journal, read only through journalctl (server_monitor/adapters/journal.py).
 # An empty directory means the system journal; a directory (e.g. of journal files
 # copied from another host, or the tests' own) is read with `--directory=`.

@@ -16,7 +16,7 @@ from django.utils.html import format_html
 from server_monitor.errors import DomainError
 from server_monitor.models import RestartAction
 from server_monitor.templatetags.dashboard import tone
-from server_monitor.web.client import client_address
+from server_monitor.web.client import came_through_proxy, client_address
 from server_monitor.web.errors import admin_message
 from server_monitor.workflows import restart
 from server_monitor.workflows.restart import Outcome
@@ -87,8 +87,8 @@ class RestartActionAdmin(admin.ModelAdmin):
     # --- approval, through the API's code path --------------------------------------
     @admin.action(description="Approve and run the selected pending restarts", permissions=["approve"])
     def approve_selected(self, request: HttpRequest, queryset: QuerySet[RestartAction]) -> None:
-        address = client_address(request)
-        self._each(request, queryset, lambda action: restart.approve(action.pk, request.user, address))
+        address, via_proxy = client_address(request), came_through_proxy(request)
+        self._each(request, queryset, lambda action: restart.approve(action.pk, request.user, address, via_proxy))
 
     @admin.action(description="Reject the selected pending restarts", permissions=["approve"])
     def reject_selected(self, request: HttpRequest, queryset: QuerySet[RestartAction]) -> None:
@@ -101,9 +101,13 @@ class RestartActionAdmin(admin.ModelAdmin):
     ) -> None:
         for action in queryset.order_by("pk"):
             try:
-                done = step(action).action
+                outcome = step(action)
             except DomainError as error:
                 self.message_user(request, admin_message(error, action.pk, action.service), messages.ERROR)
+                continue
+            done = outcome.action
+            if not outcome.finished:  # the proxy in front restarts in the background: say where to look
+                self.message_user(request, f"Restart #{done.pk} ({done.service}): {outcome.message}.", messages.INFO)
                 continue
             level = messages.SUCCESS if done.status in {"succeeded", "rejected"} else messages.WARNING
             self.message_user(request, f"Restart #{done.pk} ({done.service}): {done.get_status_display()}.", level)

@@ -3,7 +3,8 @@
 `request_restart`, `approve` and `reject` check who asks (signed in, permission),
 what (the allowlist, the unit installed) and whether the unit is free, log a refusal
 once, write the audit row before anything runs (workflows.audit), run and verify the
-restart (workflows.verify), and return an Outcome the callers only present.
+restart (workflows.verify; in the background when the restart would cut the request's own
+answer, workflows.detach), and return an Outcome the callers only present.
 `check_restart` makes the same checks without doing anything, for the page's
 confirmation step. See docs/architecture.md.
 """
@@ -23,7 +24,7 @@ from django.utils import timezone
 from server_monitor.adapters import systemd
 from server_monitor.errors import DomainError, NotFound, NotPermitted, NotSignedIn, Unavailable
 from server_monitor.models import RestartAction
-from server_monitor.workflows import audit, verify
+from server_monitor.workflows import audit, cause, detach, verify
 from server_monitor.workflows.audit import RestartConflict
 from server_monitor.workflows.runners import current_runner
 
@@ -66,8 +67,8 @@ class Outcome:
     """What became of a request, in the services plan's terms: success and a message.
 
     success is true when the request went through: restarted and verified, queued for
-    approval, or (for the approver) rejected; false when it failed, timed out or was
-    cut short.
+    approval, running in the background, or (for the approver) rejected; false when it
+    failed, timed out or was cut short.
     """
 
     action: RestartAction
@@ -75,8 +76,20 @@ class Outcome:
     message: str
 
     @property
-    def queued(self) -> bool:
-        return self.action.status == Status.PENDING
+    def finished(self) -> bool:
+        """False while the row is pending (approval) or running (detached): its outcome is to come."""
+        return self.action.status not in RestartAction.OPEN
+
+    @classmethod
+    def detached(cls, action: RestartAction) -> Outcome:
+        name, pk = action.service, action.pk
+        return cls(
+            action,
+            True,
+            f"Restarting {name}: this request came through {name}, so the answer comes first and the "
+            f"restart runs now in the background. Its outcome will be in restart #{pk} "
+            f"(GET /api/v1/server/restarts/{pk}, or Recent restarts on the page)",
+        )
 
     @classmethod
     def of(cls, action: RestartAction) -> Outcome:
@@ -94,15 +107,11 @@ class Outcome:
         return cls(action, False, f"Restart of {name} {action.get_status_display()}{why}{told}")
 
 
-JOURNAL_LINES_IN_MESSAGE = 3
-
-
 def _journal_says(journal: str) -> str:
-    """The last lines the unit logged, for the failure message: usually the reason."""
-    lines = [line for line in journal.splitlines() if line.strip()]
-    if not lines or journal.startswith(verify.JOURNAL_UNREADABLE):
-        return ""
-    return ". The unit's journal says: " + " | ".join(lines[-JOURNAL_LINES_IN_MESSAGE:])
+    """The unit's own last lines from the kept journal, for the failure message: the cause
+    (workflows.cause); the page and the admin show the whole journal."""
+    lines = [] if journal.startswith(verify.JOURNAL_UNREADABLE) else cause.quoted_lines(journal)
+    return ". The unit's journal says: " + " | ".join(lines) if lines else ""
 
 
 # --- who may -------------------------------------------------------------------------
@@ -159,8 +168,12 @@ def _may_restart_this(name: object, user: User) -> str:
     return systemd.check_name(name)
 
 
-def request_restart(name: object, actor: Actor | None, address: str | None) -> Outcome:
-    """Audit and run (immediate mode) or queue (approval mode) a restart of `name`."""
+def request_restart(name: object, actor: Actor | None, address: str | None, via_proxy: bool = False) -> Outcome:
+    """Audit and run (immediate mode) or queue (approval mode) a restart of `name`.
+
+    via_proxy: the request came through a proxy (the web edge saw a forwarding header);
+    with it, or WPDASH_HTTPS=on, a restart of that proxy answers first (workflows.detach).
+    """
     with _refusals_logged(name, actor, address):
         user = _signed_in(actor)
         before = systemd.get_status(_may_restart_this(name, user))  # NotAllowed before any process runs
@@ -173,11 +186,23 @@ def request_restart(name: object, actor: Actor | None, address: str | None) -> O
     logger.info("restart #%s of %s requested by %s", action.pk, before.name, who)
     if not audit.transition(action, Status.PENDING, status=Status.RUNNING, started_at=timezone.now()):
         return Outcome.of(audit.refresh(action))  # recovered as interrupted in between: nothing runs
+    return _run(action, before, via_proxy)
+
+
+def _run(action: RestartAction, before: systemd.ServiceStatus, via_proxy: bool) -> Outcome:
+    """Run and verify the running row's restart now, or in the background when its unit
+    carries this request (the answer would otherwise be cut)."""
+    if detach.detaches(before, via_proxy):
+        running = audit.refresh(action)
+        detach.start(action, before)
+        logger.info("restart #%s of %s runs in the background: it carries this request", action.pk, before.name)
+        return Outcome.detached(running)
     return Outcome.of(verify.run(action, before))
 
 
-def approve(action_id: object, actor: Actor | None, address: str | None) -> Outcome:
-    """Approve a pending request and run it now, in this process."""
+def approve(action_id: object, actor: Actor | None, address: str | None, via_proxy: bool = False) -> Outcome:
+    """Approve a pending request and run it now, in this process (in the background when
+    it would cut the approver's own answer, as for request_restart)."""
     with _refusals_logged(f"#{action_id}", actor, address):
         user = _signed_in(actor)
         action = _pending_for(action_id, user, NoApprovePermission)
@@ -204,7 +229,7 @@ def approve(action_id: object, actor: Actor | None, address: str | None) -> Outc
         before = systemd.get_status(action.service)
     except DomainError as error:
         return Outcome.of(audit.finish(action, Status.FAILED, note=f"not run: {error.detail}"))
-    return Outcome.of(verify.run(audit.refresh(action), before))
+    return _run(audit.refresh(action), before, via_proxy)
 
 
 def reject(action_id: object, actor: Actor | None, address: str | None, reason: str = "") -> Outcome:

@@ -1,22 +1,15 @@
 """The nginx site, run by the real nginx in front of a real daphne started as the unit starts it.
 
-The site file is used as shipped except for what must differ on a test machine,
-each replaced on purpose (and the test fails if one is no longer found): ports,
-the certificate (a throwaway self-signed one), log, static and webroot folders,
-and the upstream's port. nginx runs in the foreground from a temporary prefix.
+The site is adapted to this machine by tests/support/nginx.py (ports, certificate,
+folders; each replacement checked); nginx runs in the foreground from a temporary prefix.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime
-import ipaddress
 import os
-import shlex
-import shutil
 import ssl
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,78 +17,10 @@ import pytest
 import requests
 import websockets
 
-from tests.support.deployment import values
-from tests.support.servers import (
-    REPO,
-    LiveServer,
-    free_port,
-    live_database_url,
-    missing_server,
-    port_open,
-    wait_until,
-)
+from tests.support.nginx import SITE, UnitDaphne, main_config, nginx, site_for_test
+from tests.support.servers import LiveServer, free_port, live_database_url, port_open, wait_until
 
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
-SITE = (DEPLOY / "nginx-wpdash.conf").read_text()
 WS_PATH = "/api/v1/server/logs/nginx-access/ws"
-
-
-def nginx() -> str:
-    path = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
-    if path is None:
-        missing_server("nginx is not installed (apt-get install nginx)")
-    return path
-
-
-def self_signed(folder: Path) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "dash.example.com")])
-    names = [x509.DNSName("dash.example.com"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-    now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert, private = folder / "fullchain.pem", folder / "key.pem"
-    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    private.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert, private
-
-
-def site_for_test(folder: Path, http_port: int, https_port: int, upstream_port: int) -> str:
-    cert, key = self_signed(folder)
-    replacements = {
-        "listen 80;": f"listen 127.0.0.1:{http_port};",
-        "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
-        "listen [::]:80;": "",  # IPv6 may be missing here
-        "listen [::]:443 ssl http2;": "",
-        "/etc/letsencrypt/live/dash.example.com/fullchain.pem": str(cert),
-        "/etc/letsencrypt/live/dash.example.com/key.pem": str(key),
-        "/var/log/nginx/": f"{folder}/logs/",
-        "/var/lib/wpdash/static/": f"{folder}/static/",
-        "/var/www/html": f"{folder}/webroot",
-        "server 127.0.0.1:8000;": f"server 127.0.0.1:{upstream_port};",
-    }
-    site = SITE
-    for production, here in replacements.items():
-        assert production in site, f"the site no longer contains {production!r}"
-        site = site.replace(production, here)
-    return site
 
 
 # What WordOps's nginx.conf and conf.d put in the http block around every site
@@ -110,37 +35,6 @@ WORDOPS_HTTP = """
         ''      close;
     }
 """
-
-
-def main_config(folder: Path, site: str, http_extra: str = "") -> Path:
-    (folder / "site.conf").write_text(site)
-    for name in ("logs", "static", "webroot", "temp"):
-        (folder / name).mkdir(exist_ok=True)
-    config = folder / "nginx.conf"
-    temp = folder / "temp"
-    # As root, workers run as root too: they read the static files from a private
-    # temporary folder. (A production nginx runs them as www-data.)
-    config.write_text(
-        f"""
-{"user root;" if os.geteuid() == 0 else ""}
-daemon off;
-worker_processes 1;
-pid {folder}/nginx.pid;
-error_log {folder}/logs/error.log;
-events {{ worker_connections 64; }}
-http {{
-    include /etc/nginx/mime.types;
-    client_body_temp_path {temp}/body;
-    proxy_temp_path {temp}/proxy;
-    fastcgi_temp_path {temp}/fastcgi;
-    uwsgi_temp_path {temp}/uwsgi;
-    scgi_temp_path {temp}/scgi;
-{http_extra}
-    include {folder}/site.conf;
-}}
-"""
-    )
-    return config
 
 
 @pytest.mark.parametrize("http_extra", ["", WORDOPS_HTTP], ids=["plain-nginx", "beside-wordops"])
@@ -164,37 +58,6 @@ def test_a_restart_has_time_to_finish_before_nginx_gives_up():
     server_level = SITE.split("listen 443 ssl http2;")[1].split("    location / {")[0]
 
     assert "proxy_read_timeout 90s;" in server_level
-
-
-class UnitDaphne(LiveServer):
-    """daphne started with the arguments of wpdash.service's ExecStart.
-
-    Only the program (this interpreter's daphne), the port, and the access log (a
-    file instead of /dev/null, to see which client address daphne recorded) differ
-    from production.
-    """
-
-    def start(self) -> None:
-        [exec_start] = values("wpdash.service", "ExecStart")
-        argv = shlex.split(exec_start)
-        assert argv[0] == "/opt/wpdash/.venv/bin/daphne"
-        self.port = free_port()
-        argv = [sys.executable, "-m", "daphne", *argv[1:]]
-        argv[argv.index("--port") + 1] = str(self.port)
-        argv[argv.index("--access-log") + 1] = str(self.data_dir / "daphne-access.log")
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(argv, cwd=REPO, env=self.env, stdout=log, stderr=log)
-
-        def answers() -> bool:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise AssertionError(f"daphne exited:\n{self.log()}")
-            try:
-                return requests.get(f"{self.url}/healthz", timeout=1).status_code == 200
-            except requests.RequestException:
-                return False
-
-        wait_until(answers, timeout=30, interval=0.1, message="daphne to answer /healthz")
 
 
 class Stack:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import grp
 import os
 import re
+import stat
 import subprocess
 from pathlib import Path
 
@@ -84,3 +86,30 @@ def test_the_guide_checks_that_sudo_refuses_a_stop():
         "sudo -u wpdash sudo -n systemctl stop nginx"
         in commands("12. Check that sudo allows restarts and nothing else")[0]
     )
+
+
+def test_php_fpm_logs_are_made_readable_before_doctor_checks_them(tmp_path):
+    # Step 13's doctor checks the php-fpm log; the command that lets adm read it must come
+    # first, or the guide followed top to bottom ends in a FAIL.
+    [loop] = [block for block in re.findall(r"```sh\n(.*?)```", GUIDE, flags=re.DOTALL) if "php*-fpm.log" in block]
+    assert GUIDE.index(loop) < GUIDE.index("wpdash-manage doctor")
+    logs = [tmp_path / "php8.2-fpm.log", tmp_path / "php8.3-fpm.log"]
+    for log in logs:
+        log.write_text("[05-Dec-2026 17:00:10] NOTICE: ready to handle connections\n")
+        log.chmod(0o600)
+
+    run_on_copy(loop.splitlines(), "/var/log/php", tmp_path / "php")  # the glob now matches the copies
+    run_on_copy(loop.splitlines(), "/var/log/php", tmp_path / "none" / "php")  # no PHP at all: no error either
+
+    for log in logs:
+        assert (grp.getgrgid(log.stat().st_gid).gr_name, stat.S_IMODE(log.stat().st_mode)) == ("adm", 0o640)
+
+
+def test_every_health_check_of_the_guide_comes_after_its_unit_and_retries_a_refused_connection():
+    checks = [line for line in GUIDE.splitlines() if line.startswith("curl ") and "/healthz" in line]
+
+    assert len(checks) == 2
+    for check in checks:
+        assert "--retry-connrefused" in check and "--retry " in check
+    assert GUIDE.index("systemctl enable --now wpdash\n") < GUIDE.index(checks[0])
+    assert GUIDE.index("systemctl enable --now wpdash-worker@8001") < GUIDE.index(checks[1])

@@ -14,7 +14,9 @@ which the unit lists), and /bin/sh, which the systemctl stand-in is written in.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
+import socket
 import sys
 from pathlib import Path
 
@@ -125,3 +127,25 @@ def test_the_dashboard_migrates_and_starts_writing_only_to_the_data_dir(sandboxe
     assert check["exit"] == 0, check["output"]
     assert imports["exit"] == 0, imports["output"]
     assert (sandboxed.data / "wpdash.sqlite3").exists()
+
+
+def test_the_wait_for_daphne_runs_in_the_sandbox(sandboxed):
+    # The unit's ExecStartPost, word for word but for the paths of this checkout, its port
+    # and (for the second run) a short timeout: the exec allowlist lets it run (root too is
+    # bound by the no-exec mounts; as the migrate test above, root because this machine's
+    # Python may live where the throwaway user cannot look), it succeeds once the port
+    # listens, and fails, naming it, while nothing does.
+    [command] = values("wpdash.service", "ExecStartPost")
+    argv = shlex.split(command.replace("/opt/wpdash/.venv", str(REPO / ".venv")).replace("/opt/wpdash", str(REPO)))
+    env = {"WPDASH_DATA_DIR": str(sandboxed.data), "DJANGO_ALLOWED_HOSTS": "dash.example.com", "WPDASH_HTTPS": "on"}
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = str(listener.getsockname()[1])
+        argv[argv.index("--port") + 1] = port
+        (listening,) = sandboxed(as_root(*argv, **env))
+    (refused,) = sandboxed(as_root(*argv, "--timeout", "0.5", **env))
+
+    assert listening["exit"] == 0, listening["output"]
+    assert refused["exit"] == 1
+    assert f"Nothing accepts connections on 127.0.0.1:{port} after 0.5 s." in refused["output"]

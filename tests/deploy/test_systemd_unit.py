@@ -40,7 +40,7 @@ def service_settings_without_commands(unit: str) -> list[tuple[str, str]]:
     return [
         (key, value)
         for section, key, value in settings_of(unit)
-        if section == "Service" and key not in {"ExecStart", "ExecStartPre", "SyslogIdentifier"}
+        if section == "Service" and key not in {"ExecStart", "ExecStartPre", "ExecStartPost", "SyslogIdentifier"}
     ]
 
 
@@ -101,6 +101,19 @@ def test_extra_workers_start_after_the_main_unit_and_never_migrate():
     assert values("wpdash-worker@.service", "After") == ["wpdash.service"]
     assert values("wpdash-worker@.service", "PartOf") == ["wpdash.service"]
     assert "--port %i " in values("wpdash-worker@.service", "ExecStart")[0]
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_the_unit_is_started_only_once_daphne_listens_on_its_port(unit):
+    # `systemctl enable --now wpdash` then `curl …/healthz` (README, step 9) must not meet
+    # "Connection refused": the unit stays activating until its own port accepts.
+    [exec_start] = values(unit, "ExecStart")
+    port = exec_start.split("--port ", 1)[1].split()[0]
+
+    assert values(unit, "ExecStartPost") == [
+        f"/opt/wpdash/.venv/bin/python /opt/wpdash/manage.py wait_for_listener --port {port}"
+    ]
+    assert values(unit, "Type") == ["exec"]  # ExecStartPost starts once daphne is exec'd, not before
 
 
 def test_the_worker_template_is_sandboxed_exactly_like_the_main_unit():

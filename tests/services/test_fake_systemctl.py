@@ -7,8 +7,10 @@ testing a fiction; these tests hold it to tests/fixtures/systemd/.
 from __future__ import annotations
 
 import subprocess
+import sys
 
 from tests.support.captures import capture
+from tests.support.systemctl import running
 from tests.support.systemd import FakeSystemd
 from wpdash.settings import DEFAULT_SERVICES
 
@@ -103,3 +105,56 @@ def test_it_logs_every_invocation_with_its_arguments(tmp_path):
 
     assert fake.invocations() == [["show", "-p", "Id", "--", "nginx"], ["restart", "--", "nginx"]]
     assert fake.restarts() == [["restart", "--", "nginx"]]
+
+
+# A daemon that forks like nginx and, like an nginx holding a request in flight, outlives
+# the graceful-stop signal: the stand-in must escalate as Debian's unit does.
+STUBBORN_DAEMON = """
+import os, signal, sys, time
+if os.fork():
+    sys.exit(0)
+os.setsid()
+signal.signal(signal.SIGQUIT, signal.SIG_IGN)
+with open(sys.argv[1], "w") as pidfile:
+    pidfile.write(str(os.getpid()))
+while True:
+    time.sleep(1)
+"""
+
+
+def test_a_forking_daemon_is_restarted_with_quit_then_term_and_its_new_pid_is_the_main_pid(tmp_path):
+    fake = FakeSystemd(tmp_path)
+    pidfile = tmp_path / "daemon.pid"
+    start = [sys.executable, "-c", STUBBORN_DAEMON, str(pidfile)]
+    fake.run_daemon("nginx.service", check=["/bin/true"], start=start, pidfile=pidfile, stop_seconds=0.2)
+    assert run(fake, "start", "nginx.service").returncode == 0
+    first = int(pidfile.read_text())
+    try:
+        restarted = run(fake, "restart", "--", "nginx")
+
+        second = int(pidfile.read_text())
+        assert (restarted.returncode, restarted.stderr) == (0, "")
+        assert second != first and not running(first)  # SIGQUIT was ignored: SIGTERM ended it
+        shown = run(fake, "show", "-p", "MainPID,ActiveState,SubState", "--", "nginx").stdout
+        assert shown == f"MainPID={second}\nActiveState=active\nSubState=running\n"
+    finally:
+        run(fake, "stop", "nginx.service")
+    assert not running(second)
+
+
+def test_a_forking_daemon_whose_check_fails_is_stopped_and_left_failed(tmp_path):
+    fake = FakeSystemd(tmp_path)
+    pidfile = tmp_path / "daemon.pid"
+    start = [sys.executable, "-c", STUBBORN_DAEMON, str(pidfile)]
+    fake.run_daemon("nginx.service", check=["/bin/true"], start=start, pidfile=pidfile, stop_seconds=0.2)
+    assert run(fake, "start", "nginx.service").returncode == 0
+    first = int(pidfile.read_text())
+    fake.run_daemon("nginx.service", check=["/bin/false"], start=start, pidfile=pidfile, stop_seconds=0.2)
+    fake.set("nginx.service", MainPID=str(first), ActiveState="active", SubState="running")
+
+    restarted = run(fake, "restart", "--", "nginx")
+
+    assert (restarted.stderr, restarted.returncode) == (capture("restart-failing-unit.txt").text, 1)
+    assert not running(first)  # stopped before the failing start, as systemd does
+    shown = run(fake, "show", "-p", "MainPID,ActiveState,SubState", "--", "nginx").stdout
+    assert shown == "MainPID=0\nActiveState=failed\nSubState=failed\n"

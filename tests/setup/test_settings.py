@@ -36,6 +36,8 @@ def run_check(tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[s
         ("WPDASH_LOGS", "../x=/var/log/x.log"),
         ("WPDASH_LOGS", "just-a-path"),
         ("WPDASH_RESTART_APPROVAL", "sometimes"),
+        ("WPDASH_PROXY_UNITS", "nginx;id"),
+        ("WPDASH_PROXY_UNITS", "-nginx"),
         ("WPDASH_SUDO", "2"),
         ("WPDASH_HTTPS", "please"),
         ("DJANGO_SECRET_KEY", "short"),
@@ -128,6 +130,14 @@ def test_the_allowlist_keeps_order_and_drops_repeats():
         "php8.2-fpm",
         "getty@tty1",
     ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("", ["nginx"]), ("nginx, haproxy.service,nginx", ["nginx", "haproxy.service"]), ("none", []), ("NONE", [])],
+)
+def test_proxy_units_are_unit_names_or_none(raw, expected):
+    assert env.unit_names("P", ["nginx"], environ={"P": raw}) == expected
 
 
 def test_log_sources_parse_name_path_pairs():

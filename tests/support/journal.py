@@ -24,20 +24,21 @@ from tests.support.servers import REPO, missing_server
 JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote"
 JOURNALCTL = "/usr/bin/journalctl"
 FIXTURE_NAME = "debian12-mariadb-nginx.export"
-# The captured Debian 12 journal: copied into tests/fixtures/journal/, or the shared one.
+FAILED_RESTARTS = "debian12-failed-restarts.export"  # nginx's and php-fpm's failed restarts
+# The captured Debian 12 journals: copied into tests/fixtures/journal/, or the shared ones.
 FIXTURE_PLACES = (REPO / "tests" / "fixtures" / "journal", REPO.parent / "shared" / "fixtures" / "journal")
 BOOT_ID = "3c1f2b7e9a0d4e6b8f1a2c3d4e5f6a7b"  # the fixture's boot
 _TIMESTAMP = re.compile(rb"^__(REALTIME|MONOTONIC)_TIMESTAMP=(\d+)$", re.MULTILINE)
 
 
-def require_journal_tools() -> Path:
+def require_journal_tools(name: str = FIXTURE_NAME) -> Path:
     """The fixture's path, once journal-remote and journalctl are there (else skip, or fail in CI)."""
     for program in (JOURNAL_REMOTE, JOURNALCTL):
         if not os.access(program, os.X_OK):
             missing_server(f"{program} is missing: apt-get install systemd-journal-remote (bin/system-deps)")
-    fixture = next((place / FIXTURE_NAME for place in FIXTURE_PLACES if (place / FIXTURE_NAME).is_file()), None)
+    fixture = next((place / name for place in FIXTURE_PLACES if (place / name).is_file()), None)
     if fixture is None:
-        missing_server(f"the journal fixture {FIXTURE_NAME} is in none of {[str(p) for p in FIXTURE_PLACES]}")
+        missing_server(f"the journal fixture {name} is in none of {[str(p) for p in FIXTURE_PLACES]}")
     assert fixture is not None
     return fixture
 
@@ -75,6 +76,46 @@ def export_entry(
         else:
             out += name.encode() + b"\n" + struct.pack("<Q", len(raw)) + raw + b"\n"
     return bytes(out + b"\n")
+
+
+def export_entries(data: bytes) -> list[list[tuple[str, bytes]]]:
+    """The entries of an export-format stream, each its (field, value) pairs in order. A
+    value is one line after `=`, or (binary form) a line with the name, a little-endian
+    64-bit length and that many bytes, which may hold line breaks."""
+    entries: list[list[tuple[str, bytes]]] = []
+    fields: list[tuple[str, bytes]] = []
+    at = 0
+    while at < len(data):
+        end = data.index(b"\n", at)
+        line = data[at:end]
+        at = end + 1
+        if not line:  # a blank line ends an entry
+            if fields:
+                entries.append(fields)
+            fields = []
+        elif b"=" in line:
+            name, _, value = line.partition(b"=")
+            fields.append((name.decode(), value))
+        else:
+            (size,) = struct.unpack("<Q", data[at : at + 8])
+            fields.append((line.decode(), data[at + 8 : at + 8 + size]))
+            at += 8 + size + 1  # the value, then its newline
+    if fields:
+        entries.append(fields)
+    return entries
+
+
+def export_bytes(entries: list[list[tuple[str, bytes]]]) -> bytes:
+    """Entries back in the export format; a value with a line break in the binary form."""
+    out = bytearray()
+    for fields in entries:
+        for name, value in fields:
+            if b"\n" in value:
+                out += name.encode() + b"\n" + struct.pack("<Q", len(value)) + value + b"\n"
+            else:
+                out += name.encode() + b"=" + value + b"\n"
+        out += b"\n"
+    return bytes(out)
 
 
 class JournalDirectory:

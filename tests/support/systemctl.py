@@ -16,6 +16,16 @@ Behaviours per unit Id in state["restart"]: {"mode": "ok" | "fail" | "crash",
 "sleep": seconds, "gate": path}. "crash" exits 0 but leaves the unit failed (it
 died right after starting). With a gate, the restart waits until that file exists
 (at most "sleep" seconds, default 60) — tests release it when they are ready.
+
+{"mode": "forking", "check": argv, "start": argv, "pidfile": path, "stop_signal":
+"QUIT", "stop_seconds": 5} runs a real daemon the way Debian's nginx.service does
+(Type=forking, PIDFile=): a restart sends the main process stop_signal (ExecStop's
+`start-stop-daemon --stop --retry QUIT/5`), waits up to stop_seconds for it to exit,
+then SIGTERM (systemd's KillMode=mixed) and at last SIGKILL; then runs `check` (the
+ExecStartPre config test: failing, the unit is failed and systemctl says so as systemd
+does), then `start`, whose parent exits once the daemon has forked; MainPID is then
+the PID the daemon wrote to pidfile. The verbs `start` and `stop` do each half alone,
+for a test's set-up and clean-up.
 state["systemd"] = "offline" acts as a host without systemd; state["show"] =
 {"mode": "garbage" | "hang", "sleep": seconds} misbehaves on `show`.
 """
@@ -26,6 +36,8 @@ import contextlib
 import fcntl
 import json
 import os
+import signal
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -153,7 +165,13 @@ def restart(args: list[str]) -> int:
         if unit is None:
             sys.stderr.write(NOT_FOUND.format(unit=unit_name(name)))
             return 5
-        wait_for(read_state().get("restart", {}).get(unit["Id"], {}))
+        behaviour = read_state().get("restart", {}).get(unit["Id"], {})
+        if behaviour.get("mode") == "forking":
+            stop_daemon(unit, behaviour)
+            if start_daemon(unit["Id"], behaviour) != 0:
+                return 1
+            continue
+        wait_for(behaviour)
         with locked_state() as state:
             unit = state["units"][unit["Id"]]
             mode = state.get("restart", {}).get(unit["Id"], {}).get("mode", "ok")
@@ -184,6 +202,96 @@ def restart(args: list[str]) -> int:
     return 0
 
 
+# --- a real daemon (mode "forking") ---------------------------------------------------
+
+
+def running(pid: int) -> bool:
+    """The process exists and has not exited (a zombie has: nobody may reap it here)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return fields[0] not in {"Z", "X"}
+
+
+def exited_within(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while running(pid):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def stop_daemon(unit: dict, behaviour: dict) -> None:
+    pid = int(unit["MainPID"])
+    if pid <= 0 or not running(pid):
+        return
+    seconds = float(behaviour.get("stop_seconds", 5))
+    for signal_name in (behaviour.get("stop_signal", "TERM"), "TERM", "KILL"):
+        os.kill(pid, getattr(signal, f"SIG{signal_name}"))
+        if exited_within(pid, seconds):
+            return
+
+
+def daemon_pid(pidfile: Path, old: int) -> int | None:
+    try:
+        pid = int(pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if pid != old and running(pid) else None
+
+
+def start_daemon(unit_id: str, behaviour: dict) -> int:
+    """ExecStartPre (the check), ExecStart (forks, its parent exits), MainPID from PIDFile."""
+    quiet = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    old = int(read_state()["units"][unit_id]["MainPID"])
+    started = subprocess.run(behaviour["check"], timeout=30, check=False, **quiet).returncode == 0
+    if started:
+        # Its own session, and none of our descriptors: the daemon outlives this process,
+        # and whoever reads our output (wpdash's process adapter) sees it end with us.
+        parent = subprocess.run(behaviour["start"], timeout=30, check=False, start_new_session=True, **quiet)
+        started = parent.returncode == 0
+    pid = None
+    deadline = time.monotonic() + 5
+    while started and pid is None and time.monotonic() < deadline:
+        pid = daemon_pid(Path(behaviour["pidfile"]), old)
+        time.sleep(0 if pid else 0.02)
+    with locked_state() as state:
+        unit = state["units"][unit_id]
+        if pid is None:
+            unit.update(MainPID="0", ExecMainStartTimestamp="", MemoryCurrent="[not set]")
+            unit.update(ActiveState="failed", SubState="failed")
+        else:
+            stamp = time.strftime("%a %Y-%m-%d %H:%M:%S UTC", time.gmtime())
+            unit.update(MainPID=str(pid), ExecMainStartTimestamp=stamp, ActiveEnterTimestamp=stamp)
+            unit.update(ActiveEnterTimestampMonotonic=str(int(time.clock_gettime(time.CLOCK_MONOTONIC) * 1e6)))
+            unit.update(ActiveState="active", SubState="running")
+    if pid is None:
+        sys.stderr.write(FAILED_JOB.format(unit=unit_id))
+        return 1
+    return 0
+
+
+def start_or_stop(verb: str, args: list[str]) -> int:
+    for name in [arg for arg in args if arg != "--"]:
+        unit = find(read_state(), name)
+        if unit is None:
+            sys.stderr.write(NOT_FOUND.format(unit=unit_name(name)).replace("restart", verb))
+            return 5
+        behaviour = read_state().get("restart", {}).get(unit["Id"], {})
+        if behaviour.get("mode") != "forking":
+            sys.stderr.write(f"the stand-in starts and stops only units with a daemon (mode forking): {name}\n")
+            return 1
+        if verb == "stop":
+            stop_daemon(unit, behaviour)
+            with locked_state() as state:
+                state["units"][unit["Id"]].update(MainPID="0", ActiveState="inactive", SubState="dead")
+        elif start_daemon(unit["Id"], behaviour) != 0:
+            return 1
+    return 0
+
+
 def main(argv: list[str]) -> int:
     fd = os.open(LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     os.write(fd, (json.dumps(argv) + "\n").encode())  # one write: concurrent callers never interleave
@@ -200,6 +308,8 @@ def main(argv: list[str]) -> int:
         return show(state, rest)
     if verb == "restart":
         return restart(rest)
+    if verb in {"start", "stop"}:
+        return start_or_stop(verb, rest)
     if verb == "is-system-running":
         sys.stdout.write("running\n")
         return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -107,6 +108,39 @@ class FakeSystemd:
         gate.unlink(missing_ok=True)
         self.on_restart(unit_id, gate=gate)
         return gate.touch
+
+    def run_daemon(
+        self,
+        unit_id: str,
+        *,
+        check: list[str],
+        start: list[str],
+        pidfile: Path,
+        stop_signal: str = "QUIT",
+        stop_seconds: float = 5,
+    ) -> None:
+        """unit_id is a real forking daemon from now on, started, stopped and restarted
+        as Debian's nginx.service does it (see the stand-in's docstring). Not started yet:
+        `systemctl("start", unit_id)`."""
+        behaviour = {
+            "mode": "forking",
+            "check": check,
+            "start": start,
+            "pidfile": str(pidfile),
+            "stop_signal": stop_signal,
+            "stop_seconds": stop_seconds,
+        }
+
+        def change(state: dict) -> None:
+            state["restart"][unit_id] = behaviour
+            # Stopped until started: no fixture PID that a stop could signal.
+            state["units"][unit_id].update(MainPID="0", ActiveState="inactive", SubState="dead")
+
+        self._update(change)
+
+    def systemctl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run the stand-in as a test's own set-up or clean-up would run systemctl."""
+        return subprocess.run([str(self.path), *args], capture_output=True, text=True, timeout=60, check=False)
 
     def remove(self, unit_id: str) -> None:
         """The unit is not installed (a not-found block from now on)."""

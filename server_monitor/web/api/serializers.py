@@ -12,6 +12,7 @@ from server_monitor.adapters.logs import tail
 from server_monitor.adapters.logs.tail import DEFAULT_TAIL_LINES, MAX_QUERY_CHARS, MAX_TAIL_LINES
 from server_monitor.models import RestartAction
 from server_monitor.workflows import metrics
+from server_monitor.workflows.restart import Outcome
 
 # --- services and restarts -------------------------------------------------------------
 
@@ -43,6 +44,13 @@ class RestartActionSerializer(serializers.ModelSerializer):
     requested_by: UserName = serializers.SlugRelatedField(slug_field="username", read_only=True)
     approved_by: UserName = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     rejected_by: UserName = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    message = serializers.SerializerMethodField(
+        help_text="The outcome in words, as the restart's answer words it once the row ends "
+        '("Service nginx restarted", or what failed and the lines of its journal that say why).'
+    )
+
+    def get_message(self, action: RestartAction) -> str:
+        return Outcome.of(action).message
 
     class Meta:
         model = RestartAction
@@ -70,6 +78,7 @@ class RestartActionSerializer(serializers.ModelSerializer):
             "main_pid_before",
             "state_after",
             "main_pid_after",
+            "message",
         ]
         read_only_fields = fields
 
@@ -79,13 +88,18 @@ class RestartOutcomeSerializer(RestartActionSerializer):
     on top of the audit row (documents the shape; views.outcome_response builds it)."""
 
     success = serializers.BooleanField(
-        help_text="true when it went through (restarted, queued for approval, rejected); false when it failed."
+        help_text="true when it went through (restarted, queued for approval, running in the background, "
+        "rejected); false when it failed."
     )
-    message = serializers.CharField(help_text='The outcome in words, e.g. "Service nginx restarted".')
+    # Documents the answer's words; views.outcome_response puts the Outcome's own there.
+    message = serializers.SerializerMethodField(
+        help_text='The outcome in words, e.g. "Service nginx restarted"; for a restart running in the '
+        "background, that it runs and where its outcome will be."
+    )
     detail = serializers.CharField(required=False, help_text="On a 503 only: what failed (the same as message).")
 
     class Meta(RestartActionSerializer.Meta):
-        fields = ["success", "message", "detail", *RestartActionSerializer.Meta.fields]
+        fields = ["success", "message", "detail", *(f for f in RestartActionSerializer.Meta.fields if f != "message")]
         read_only_fields = fields
 
 

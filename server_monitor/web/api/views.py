@@ -44,7 +44,7 @@ from server_monitor.web.api.serializers import (
     ServiceStatusSerializer,
     tail_answer,
 )
-from server_monitor.web.client import client_address
+from server_monitor.web.client import came_through_proxy, client_address
 from server_monitor.workflows import metrics, restart
 from server_monitor.workflows.restart import Outcome
 
@@ -70,7 +70,8 @@ _ACTION_OR_ERROR = PolymorphicProxySerializer(
 
 
 def outcome_response(outcome: Outcome) -> Response:
-    """202 while it awaits approval, 200 when it went through, 503 when it failed.
+    """202 while its outcome is to come (awaiting approval, or running in the background),
+    200 when it went through, 503 when it failed.
 
     The body is the services plan's {"success", "message"} on top of the audit row;
     a 503 also carries `detail`, like every other error answer.
@@ -79,8 +80,9 @@ def outcome_response(outcome: Outcome) -> Response:
     if not outcome.success:
         code = status.HTTP_503_SERVICE_UNAVAILABLE
     else:
-        code = status.HTTP_202_ACCEPTED if outcome.queued else status.HTTP_200_OK
+        code = status.HTTP_200_OK if outcome.finished else status.HTTP_202_ACCEPTED
     body = {"success": outcome.success, "message": outcome.message, **RestartActionSerializer(outcome.action).data}
+    body["message"] = outcome.message  # the answer's words, not the row's (a detached run says where to look)
     if not outcome.success:
         body["detail"] = outcome.message
     return Response(body, status=code)
@@ -135,12 +137,20 @@ class ServiceViewSet(viewsets.ViewSet):
         description="Writes the audit row first. Immediate mode: runs `[sudo -n] systemctl restart -- NAME` "
         "(30 s timeout) and verifies the unit is active again with a new MainPID; 200 when it is, 503 with "
         "the action when it failed or timed out. Approval mode (WPDASH_RESTART_APPROVAL=on): 202 with the "
-        "pending action. Needs the `server_monitor.restart_service` permission.",
+        "pending action. A restart of the proxy this request comes through (a unit of WPDASH_PROXY_UNITS, "
+        "default nginx, asked with WPDASH_HTTPS=on or through a forwarding proxy) would cut its own answer: "
+        "it is answered 202 with the `running` action, `success: true` and a message saying so, then runs; "
+        "its outcome lands in the action (poll `GET /api/v1/server/restarts/{id}` until `status` is no "
+        "longer `running`). Needs the `server_monitor.restart_service` permission.",
         parameters=[_NAME],
         request=None,
         responses={
             200: OpenApiResponse(RestartOutcomeSerializer, description="restarted and verified"),
-            202: OpenApiResponse(RestartOutcomeSerializer, description="waiting for approval"),
+            202: OpenApiResponse(
+                RestartOutcomeSerializer,
+                description="waiting for approval (`pending`), or restarting the proxy this request came "
+                "through (`running`; the outcome lands in the action)",
+            ),
             400: OpenApiResponse(ErrorSerializer, description="not in the allowlist"),
             403: OpenApiResponse(ErrorSerializer, description="no restart permission"),
             404: OpenApiResponse(ErrorSerializer, description="not installed on this host"),
@@ -153,7 +163,9 @@ class ServiceViewSet(viewsets.ViewSet):
     @action(detail=True, methods=["post"])
     def restart(self, request: Request, name: str) -> Response:
         try:
-            outcome = restart.request_restart(name, request.user, client_address(request))
+            outcome = restart.request_restart(
+                name, request.user, client_address(request), via_proxy=came_through_proxy(request)
+            )
         except Unavailable as error:
             return not_run_response(name, error)
         return outcome_response(outcome)
@@ -201,11 +213,15 @@ class RestartActionViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(
         summary="Approve a pending restart and run it",
         description="Needs `server_monitor.approve_restart`; nobody approves their own request. "
-        "200 when the restart succeeded, 503 with the action when it failed or timed out.",
+        "200 when the restart succeeded, 503 with the action when it failed or timed out; 202 with the "
+        "`running` action when it restarts the proxy this request came through (as for a restart request).",
         parameters=[_ID],
         request=None,
         responses={
             200: RestartOutcomeSerializer,
+            202: OpenApiResponse(
+                RestartOutcomeSerializer, description="approved; restarting the proxy this request came through"
+            ),
             403: OpenApiResponse(ErrorSerializer, description="no approve permission, or your own request"),
             404: OpenApiResponse(ErrorSerializer, description="no such restart"),
             409: OpenApiResponse(RestartConflictSerializer, description="not pending"),
@@ -214,7 +230,8 @@ class RestartActionViewSet(viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str) -> Response:
-        return outcome_response(restart.approve(pk, request.user, client_address(request)))
+        address, via_proxy = client_address(request), came_through_proxy(request)
+        return outcome_response(restart.approve(pk, request.user, address, via_proxy=via_proxy))
 
     @extend_schema(
         summary="Reject a pending restart",

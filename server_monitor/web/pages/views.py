@@ -22,7 +22,7 @@ from server_monitor.adapters import systemd
 from server_monitor.adapters.logs import sources, tail
 from server_monitor.errors import DomainError
 from server_monitor.models import RestartAction
-from server_monitor.web.client import client_address
+from server_monitor.web.client import came_through_proxy, client_address
 from server_monitor.web.errors import answer_for, restart_page_message
 from server_monitor.workflows import doctor, metrics, restart
 
@@ -133,10 +133,11 @@ def restart_form(request: HttpRequest, name: str) -> HttpResponse:
         if request.method == "GET":
             checked = restart.check_restart(name, actor, address)
             return render(request, "server_monitor/restart_confirm.html", {"service": checked})
-        outcome = restart.request_restart(name, actor, address)
+        outcome = restart.request_restart(name, actor, address, via_proxy=came_through_proxy(request))
     except DomainError as error:
         return _refused(request, error, name)
-    level = messages.SUCCESS if outcome.success and not outcome.queued else messages.INFO
+    # Awaiting approval, or restarting the proxy in the background: the outcome is still to come.
+    level = messages.SUCCESS if outcome.success and outcome.finished else messages.INFO
     messages.add_message(
         request, level if outcome.success else messages.ERROR, f"{outcome.message} (audit #{outcome.action.pk})."
     )
