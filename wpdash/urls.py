@@ -40,5 +40,6 @@ urlpatterns = [
     path("api/v1/server/", include("server_monitor.web.api.urls")),
 ]
 
+handler400 = "wpdash.errors.bad_request"
 handler404 = "wpdash.errors.page_not_found"
 handler500 = "wpdash.errors.server_error"
