@@ -117,6 +117,8 @@ LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.envzone("WPDASH_TIME_ZONE", "UTC")
+# Every datetime shown says its zone ("2026-11-22 03:05:41 CET"): wpdash/formats/en/formats.py.
+FORMAT_MODULE_PATH = "wpdash.formats"
 USE_I18N = True
 USE_TZ = True
 
