@@ -8,7 +8,8 @@ class ServerMonitorConfig(AppConfig):
     def ready(self) -> None:
         # The admin lives with the rest of the web edge (server_monitor/web/), not in
         # the admin.py that autodiscovery looks for.
-        from server_monitor.web import admin  # noqa: F401
+        from server_monitor.web import admin, sign_in_log  # noqa: F401
         from server_monitor.web.authentication import connect_signals
 
         connect_signals()
+        sign_in_log.connect_signals()  # each failed sign-in as one line, for fail2ban

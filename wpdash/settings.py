@@ -264,7 +264,13 @@ WPDASH_PORT = env.envint("WPDASH_PORT", 8000, minimum=1, maximum=65535)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # One record, one line: any further line of a record starts with "  | " (wpdash.log_config).
+    "formatters": {
+        "plain": {
+            "class": "wpdash.log_config.OneRecordPerLine",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        }
+    },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
         "nowhere": {"class": "logging.NullHandler"},  # not even Python's last-resort handler
@@ -277,5 +283,8 @@ LOGGING = {
         # wpdash.errors.bad_request logs a refused Host in one line naming
         # DJANGO_ALLOWED_HOSTS; Django's own line names ALLOWED_HOSTS, with a traceback.
         "django.security.DisallowedHost": {"handlers": ["nowhere"], "propagate": False},
+        # django-axes logs each failed sign-in with the user and address masked;
+        # server_monitor.signin logs them in full, one line each, for fail2ban.
+        "axes": {"level": "ERROR"},
     },
 }
