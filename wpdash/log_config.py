@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 
 CONTINUATION = "  | "
 
@@ -23,3 +24,14 @@ class OneRecordPerLine(logging.Formatter):
         text = super().format(record).replace("\r", "\\r")
         return text.replace("\n", "\n" + CONTINUATION)
 
+
+class UnavailableIsAWarning(logging.Filter):
+    """django.request logs every 5xx answer at ERROR. A 503 is wpdash's answer when an
+    outside system cannot answer now (systemd, Netdata, the journal, the database):
+    expected and retried, so it is logged at WARNING, and ERROR stays for what is a
+    bug (a 500). The line itself is unchanged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.ERROR and getattr(record, "status_code", None) == HTTPStatus.SERVICE_UNAVAILABLE:
+            record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+        return True

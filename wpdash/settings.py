@@ -271,6 +271,7 @@ LOGGING = {
             "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
         }
     },
+    "filters": {"unavailable_is_a_warning": {"()": "wpdash.log_config.UnavailableIsAWarning"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
         "nowhere": {"class": "logging.NullHandler"},  # not even Python's last-resort handler
@@ -280,6 +281,9 @@ LOGGING = {
         "server_monitor": {
             "level": env.envchoice("WPDASH_LOG_LEVEL", "info", ["debug", "info", "warning", "error"]).upper()
         },
+        # Django logs every 5xx at ERROR. wpdash's 503s say that systemd, Netdata, the
+        # journal or the database cannot answer now: expected, so a WARNING.
+        "django.request": {"filters": ["unavailable_is_a_warning"]},
         # wpdash.errors.bad_request logs a refused Host in one line naming
         # DJANGO_ALLOWED_HOSTS; Django's own line names ALLOWED_HOSTS, with a traceback.
         "django.security.DisallowedHost": {"handlers": ["nowhere"], "propagate": False},
