@@ -38,7 +38,7 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     if not isinstance(exception, DisallowedHost):
         if _is_api(request):
             return JsonResponse({"detail": "Bad request."}, status=400)
-        return defaults.bad_request(request, exception, template_name="400.html")
+        return TemplateResponse(request, "400.html", status=400).render()
     sent = request.META.get("HTTP_HOST", "")[:HOST_SHOWN]
     domain, _port = split_domain_port(sent)
     allowed = ",".join(settings.ALLOWED_HOSTS)

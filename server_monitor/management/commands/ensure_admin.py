@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Field
 
 
 class Command(BaseCommand):
@@ -33,7 +34,9 @@ class Command(BaseCommand):
         admin = users(**{users.USERNAME_FIELD: username})
         # The same rules as a name or password set in the admin: one line naming the variable, not a 500 later.
         try:
-            users._meta.get_field(users.USERNAME_FIELD).run_validators(username)
+            field = users._meta.get_field(users.USERNAME_FIELD)
+            if isinstance(field, Field):  # the user model's name is a plain column
+                field.run_validators(username)
         except ValidationError as error:
             raise CommandError(f"WPDASH_ADMIN_USER={username!r}: {' '.join(error.messages)}") from None
         try:
