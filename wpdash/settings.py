@@ -171,6 +171,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "server_monitor.web.errors.api_exception_handler",
+    # The browsable API shows docstrings with `code` spans as code, not as backticks.
+    "VIEW_DESCRIPTION_FUNCTION": "server_monitor.web.api.browsable.describe",
 }
 SIMPLE_JWT: dict[str, Any] = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.envint("WPDASH_JWT_ACCESS_MINUTES", 5, minimum=1, maximum=60)),

@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework_simplejwt.views import TokenRefreshView
 
 from server_monitor.web import health
+from server_monitor.web.api.browsable import SchemaView
 from server_monitor.web.api.root import ApiRootView
 from server_monitor.web.pages import views as pages
 from wpdash.auth_views import LockoutAwareTokenObtainPairView, MeView, PasswordGrantLoginView
@@ -35,7 +36,7 @@ urlpatterns = [
     re_path(r"^api/v1/auth/login/?$", PasswordGrantLoginView.as_view(), name="password_login"),
     re_path(r"^api/v1/auth/me/?$", MeView.as_view(), name="me"),
     path("", include(browsable_api_auth)),
-    re_path(r"^api/v1/schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    re_path(r"^api/v1/schema/?$", SchemaView.as_view(), name="schema"),
     re_path(r"^api/v1/docs/?$", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("api/v1/server/", include("server_monitor.web.api.urls")),
 ]
