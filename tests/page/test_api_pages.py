@@ -176,6 +176,7 @@ def colour(page, selector: str, prop: str = "backgroundColor") -> str:
 
 
 DASHBOARD_BACKGROUND = "rgb(15, 20, 25)"  # wpdash.css --bg
+DASHBOARD_TEXT = "rgb(230, 237, 243)"  # wpdash.css --text
 
 
 @pytest.mark.browser
@@ -202,6 +203,9 @@ def test_in_chromium_the_api_pages_wear_the_dashboards_colours_and_break_no_csp_
     sign_in(page, site, path)
     if path.endswith("docs"):
         page.wait_for_selector(".swagger-ui .info .title:has-text('wpdash API')", timeout=15000)
+        # Swagger UI's dark mode, in our text colour: its light mode draws the title in #3b4151.
+        assert colour(page, ".swagger-ui .info .title", "color") == DASHBOARD_TEXT
+        assert colour(page, ".swagger-ui .opblock-tag", "color") == DASHBOARD_TEXT
 
     assert colour(page, "body") == DASHBOARD_BACKGROUND
     assert colour(page, ".topbar") == "rgb(23, 29, 36)"  # --panel: the dashboard's header
