@@ -93,14 +93,15 @@ EXPECTED = Counter({**dict.fromkeys(ONE_EACH, 1), PERSON: AXES_FAILURE_LIMIT, BU
 
 
 def test_fail2ban_regex_finds_every_failed_sign_in_once_with_the_address_nginx_gave(journal, daphne_lines):
-    found = Counter(Fail2ban.configured(journal).regex(journal))
+    with Fail2ban.configured(journal) as fail2ban:
+        found = Counter(fail2ban.regex(journal))
 
     assert found == EXPECTED
     assert not any(WRONG in line or PASSWORD in line for line in daphne_lines)
 
 
 def test_the_shipped_jail_bans_the_burst_and_not_the_person_locked_out_nor_single_failures(journal):
-    with Fail2ban.configured(journal).running() as fail2ban:
+    with Fail2ban.configured(journal) as configured, configured.running() as fail2ban:
         wait_until(
             lambda: fail2ban.total_failed() == sum(EXPECTED.values()),
             timeout=30,
@@ -146,7 +147,8 @@ def test_a_line_break_smuggled_into_any_log_record_cannot_forge_a_failed_sign_in
     write_journal(journal, lines)
 
     assert any(line.endswith(forged) for line in lines)  # the text is there, after "  | "
-    assert Fail2ban.configured(journal).regex(journal) == []
+    with Fail2ban.configured(journal) as fail2ban:
+        assert fail2ban.regex(journal) == []
 
 
 def test_the_production_guides_step_installs_a_configuration_fail2ban_accepts(tmp_path):

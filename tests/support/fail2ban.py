@@ -80,9 +80,19 @@ class Fail2ban:
         return self.root / "bans"
 
     @classmethod
-    def configured(cls, journal: Path) -> Fail2ban:
-        # A short path of its own: fail2ban's socket path must fit a sockaddr_un.
+    @contextlib.contextmanager
+    def configured(cls, journal: Path) -> Iterator[Fail2ban]:
+        """The configuration in a directory of its own, removed afterwards."""
+        # A short path: fail2ban's socket path must fit a sockaddr_un.
         root = Path(tempfile.mkdtemp(prefix="f2b-"))
+        try:
+            cls._write(root, journal)
+            yield cls(root)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+
+    @staticmethod
+    def _write(root: Path, journal: Path) -> None:
         for name in ("jail.conf", "paths-common.conf", "paths-debian.conf"):
             shutil.copy(SYSTEM_CONFIG / name, root / name)
         for folder, name in (("filter.d", "common.conf"), ("action.d", "dummy.conf")):
@@ -99,7 +109,6 @@ class Fail2ban:
         (root / "jail.local").write_text(
             f"[wpdash]\nbackend = systemd[journalpath={journal}]\naction = dummy[target={root / 'bans'}]\n"
         )
-        return cls(root)
 
     def regex(self, journal: Path) -> list[str]:
         """The address of every line the shipped filter matches, in order (fail2ban-regex -o ip)."""
@@ -163,7 +172,6 @@ class Fail2ban:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-            shutil.rmtree(self.root, ignore_errors=True)
 
     def _answers(self) -> bool:
         try:
