@@ -7,6 +7,9 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wpdash.settings")
+    from wpdash.env import settings_or_exit
+
+    settings_or_exit()  # a bad setting: one line naming it, not a traceback
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

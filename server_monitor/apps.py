@@ -8,12 +8,13 @@ class ServerMonitorConfig(AppConfig):
     def ready(self) -> None:
         # The admin lives with the rest of the web edge (server_monitor/web/), not in
         # the admin.py that autodiscovery looks for.
-        from server_monitor.web import admin  # noqa: F401
+        from server_monitor.web import admin, sign_in_log  # noqa: F401
         from server_monitor.web.authentication import connect_signals as forget_changed_users
         from server_monitor.web.sockets.revocation import connect_signals as close_revoked_sockets
 
         forget_changed_users()
         close_revoked_sockets()
+        sign_in_log.connect_signals()  # each failed sign-in as one line, for fail2ban
         # Once per process: which configured log paths went through a link (pinned or refused).
         from server_monitor.adapters.logs.sources import log_pin_notes
 

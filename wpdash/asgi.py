@@ -10,7 +10,10 @@ import os
 
 import django
 
+from wpdash.env import settings_or_exit
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wpdash.settings")
+settings_or_exit()  # a bad setting: one line naming it, not daphne's traceback
 # Set up Django before importing anything that touches models (get_asgi_application's
 # set-up, with our handler: one thread hop per request, see wpdash.handler).
 django.setup(set_prefix=False)

@@ -8,11 +8,14 @@ with a silently different configuration.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 import os
 import re
 import secrets
+import sys
 import tempfile
+import zoneinfo
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -50,6 +53,12 @@ def envbool(name: str, default: bool, environ: Mapping[str, str] | None = None) 
     raise ImproperlyConfigured(f"{name}={value!r} is not a boolean: use on/off, true/false, yes/no or 1/0.")
 
 
+def bounds(minimum: int | None, maximum: int | None) -> str:
+    """The allowed range in words: "at least 300", "at most 65535", "at least 1, at most 60"."""
+    parts = [f"at least {minimum}" if minimum is not None else "", f"at most {maximum}" if maximum is not None else ""]
+    return ", ".join(part for part in parts if part)
+
+
 def envint(
     name: str,
     default: int,
@@ -61,12 +70,14 @@ def envint(
     value = _raw(name, environ)
     if value is None:
         return default
+    allowed = bounds(minimum, maximum)
     try:
         number = int(value)
     except ValueError:
-        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number.") from None
+        in_range = f" ({allowed})" if allowed else ""
+        raise ImproperlyConfigured(f"{name}={value!r}: not a whole number{in_range}") from None
     if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
-        raise ImproperlyConfigured(f"{name}={number} is outside {minimum}..{maximum}.")
+        raise ImproperlyConfigured(f"{name}={number}: {allowed}")
     return number
 
 
@@ -88,6 +99,46 @@ def envlist(name: str, default: Iterable[str], environ: Mapping[str, str] | None
     if value is None:
         return list(default)
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def envzone(name: str, default: str, environ: Mapping[str, str] | None = None) -> str:
+    """An IANA time zone name (Europe/Berlin), checked against the zone database."""
+    value = envstr(name, default, environ)
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        raise ImproperlyConfigured(
+            f"{name}={value!r}: not a time zone of the IANA database; use a name such as UTC or Europe/Berlin."
+        ) from None
+    return value
+
+
+# What Django compares a request's Host with (django.http.request.validate_host): a
+# name, a ".domain" for it and its subdomains, "*", or an IPv6 address in brackets.
+# A scheme, port or path never matches, so it is refused here rather than at every request.
+ALLOWED_HOST_RE = re.compile(r"^(\*|\.?[a-z0-9.-]+|\[[a-f0-9]*:[a-f0-9.:]+\])$", re.IGNORECASE)
+
+
+def allowed_hosts(name: str, default: Iterable[str], environ: Mapping[str, str] | None = None) -> list[str]:
+    hosts = envlist(name, default, environ)
+    for host in hosts:
+        if not ALLOWED_HOST_RE.match(host):
+            raise ImproperlyConfigured(
+                f"{name}: {host!r} is not a host name; give names or addresses only, "
+                "without scheme, port or path (dash.example.com,127.0.0.1)."
+            )
+    return hosts
+
+
+def envaddress(name: str, default: str, environ: Mapping[str, str] | None = None) -> str:
+    """An IPv4 or IPv6 address to listen on (0.0.0.0 and :: mean every address)."""
+    value = envstr(name, default, environ)
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name}={value!r}: not an IP address; use 127.0.0.1 (this host only) or 0.0.0.0 (every address)."
+        ) from None
 
 
 def envurl(name: str, default: str, schemes: Iterable[str], environ: Mapping[str, str] | None = None) -> str:
@@ -258,3 +309,23 @@ def database(name: str, default: str, environ: Mapping[str, str] | None = None) 
         # A busy-timeout so concurrent writers wait instead of failing at once.
         config.setdefault("OPTIONS", {}).update({"timeout": 20})
     return config
+
+
+# sysexits.h's EX_CONFIG: the configuration is wrong, starting again will not help.
+EXIT_BAD_SETTING = 78
+
+
+def settings_or_exit() -> None:
+    """Load Django's settings now; a bad value ends the process with one line naming it.
+
+    manage.py, wpdash/asgi.py (daphne) and wpdash/wsgi.py call this before anything
+    else touches the settings, so an operator reads `WPDASH_SESSION_SECONDS=120: at
+    least 300` instead of fifty lines of traceback ending in the same sentence.
+    """
+    from django.conf import settings
+
+    try:
+        settings.INSTALLED_APPS  # noqa: B018 (imports wpdash.settings, where every reader runs)
+    except ImproperlyConfigured as error:
+        sys.stderr.write(" ".join(str(error).split("\n")) + "\n")
+        raise SystemExit(EXIT_BAD_SETTING) from None

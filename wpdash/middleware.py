@@ -31,7 +31,7 @@ class DatabaseUnavailableMiddleware:
         # OperationalError: locked, connection refused or lost; InterfaceError: connection closed.
         if not isinstance(exception, OperationalError | InterfaceError):
             return None
-        logger.error("database unavailable on %s %s: %s", request.method, request.path, exception)
+        logger.warning("database unavailable on %s %s: %s", request.method, request.path, exception)
         if request.path.startswith(API_PREFIX):
             response: HttpResponse = JsonResponse({"detail": UNAVAILABLE}, status=503)
         else:

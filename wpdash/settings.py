@@ -19,7 +19,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = env.data_dir("WPDASH_DATA_DIR", BASE_DIR / "var")
 SECRET_KEY = env.secret_key("DJANGO_SECRET_KEY", DATA_DIR / "secret_key")
 DEBUG = env.envbool("DJANGO_DEBUG", False)
-ALLOWED_HOSTS = env.envlist("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1"])
+ALLOWED_HOSTS = env.allowed_hosts("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1"])
 
 INSTALLED_APPS = [
     "daphne",  # first, so `runserver` serves ASGI (WebSockets included)
@@ -116,7 +116,9 @@ LOGIN_REDIRECT_URL = "status"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = env.envstr("WPDASH_TIME_ZONE", "UTC")
+TIME_ZONE = env.envzone("WPDASH_TIME_ZONE", "UTC")
+# Every datetime shown says its zone ("2026-11-22 03:05:41 CET"): wpdash/formats/en/formats.py.
+FORMAT_MODULE_PATH = "wpdash.formats"
 USE_I18N = True
 USE_TZ = True
 
@@ -136,7 +138,8 @@ WHITENOISE_USE_FINDERS = True
 HTTPS = env.envbool("WPDASH_HTTPS", False)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = env.envint("WPDASH_SESSION_SECONDS", 12 * 3600, minimum=300)
+# From five minutes (a shorter session ends while a form is being filled) to 30 days.
+SESSION_COOKIE_AGE = env.envint("WPDASH_SESSION_SECONDS", 12 * 3600, minimum=300, maximum=30 * 24 * 3600)
 CSRF_COOKIE_HTTPONLY = False  # the status page's fetch() reads it for X-CSRFToken
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -148,7 +151,8 @@ if HTTPS:
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     # nginx on the same host terminates TLS and says so in this header.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_HSTS_SECONDS = env.envint("WPDASH_HSTS_SECONDS", 31536000, minimum=0)
+    # Two years at most, the longest max-age the HSTS preload list asks for.
+    SECURE_HSTS_SECONDS = env.envint("WPDASH_HSTS_SECONDS", 31536000, minimum=0, maximum=2 * 365 * 24 * 3600)
     # The dashboard lives on a host name of its own, so its subdomains (if any) are
     # ours to force onto HTTPS too; the preload directive alone submits nothing.
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.envbool("WPDASH_HSTS_INCLUDE_SUBDOMAINS", True)
@@ -173,6 +177,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "server_monitor.web.errors.api_exception_handler",
+    # The browsable API shows docstrings with `code` spans as code, not as backticks.
+    "VIEW_DESCRIPTION_FUNCTION": "server_monitor.web.api.browsable.describe",
 }
 SIMPLE_JWT: dict[str, Any] = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.envint("WPDASH_JWT_ACCESS_MINUTES", 5, minimum=1, maximum=60)),
@@ -216,7 +222,7 @@ DEFAULT_SERVICES = [
     "netdata",
 ]
 WPDASH_SERVICES = env.service_allowlist("WPDASH_SERVICES", DEFAULT_SERVICES)
-WPDASH_SYSTEMCTL = env.envstr("WPDASH_SYSTEMCTL", "/usr/bin/systemctl")
+WPDASH_SYSTEMCTL = env.envpath("WPDASH_SYSTEMCTL", "/usr/bin/systemctl")
 WPDASH_SUDO = env.envbool("WPDASH_SUDO", True)
 WPDASH_RESTART_APPROVAL = env.envbool("WPDASH_RESTART_APPROVAL", False)
 # The units that carry the dashboard's own traffic (the proxy in front of it): a restart
@@ -261,7 +267,9 @@ WPDASH_LOGS, WPDASH_LOG_PINS, WPDASH_LOG_PIN_NOTES = env.pin_log_links(
 )
 # How far back a search (?q=) of a file log reads before it answers with what it found:
 # the bound on its time and I/O, whatever the file's size.
-WPDASH_LOG_SEARCH_BYTES = env.envint("WPDASH_LOG_SEARCH_BYTES", 256 * 1024 * 1024, minimum=64 * 1024)
+WPDASH_LOG_SEARCH_BYTES = env.envint(
+    "WPDASH_LOG_SEARCH_BYTES", 256 * 1024 * 1024, minimum=64 * 1024, maximum=16 * 1024 * 1024 * 1024
+)
 # inotify wakes the live tail when a log changes; "poll" looks every 50 ms instead, for a log on a
 # network or FUSE file system, whose remote writes send no inotify events.
 WPDASH_LOG_WATCH = env.envchoice("WPDASH_LOG_WATCH", "inotify", ("inotify", "poll"))
@@ -270,16 +278,39 @@ WPDASH_LOG_WATCH = env.envchoice("WPDASH_LOG_WATCH", "inotify", ("inotify", "pol
 # close frame. Past about 50 s it changes little: daphne's pings, unanswered, end such a
 # socket by then.
 WPDASH_WS_STALL_SECONDS = env.envint("WPDASH_WS_STALL_SECONDS", 30, minimum=1, maximum=120)
+# Where bin/run serves; the systemd units in deploy/ pass their own --bind and --port.
+# Read here so that a bad value stops bin/run in its first step, in one line.
+WPDASH_BIND = env.envaddress("WPDASH_BIND", "127.0.0.1")
+WPDASH_PORT = env.envint("WPDASH_PORT", 8000, minimum=1, maximum=65535)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # One record, one line: any further line of a record starts with "  | " (wpdash.log_config).
+    "formatters": {
+        "plain": {
+            "class": "wpdash.log_config.OneRecordPerLine",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        }
+    },
+    "filters": {"unavailable_is_a_warning": {"()": "wpdash.log_config.UnavailableIsAWarning"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "nowhere": {"class": "logging.NullHandler"},  # not even Python's last-resort handler
+    },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "server_monitor": {
             "level": env.envchoice("WPDASH_LOG_LEVEL", "info", ["debug", "info", "warning", "error"]).upper()
         },
+        # Django logs every 5xx at ERROR. wpdash's 503s say that systemd, Netdata, the
+        # journal or the database cannot answer now: expected, so a WARNING.
+        "django.request": {"filters": ["unavailable_is_a_warning"]},
+        # wpdash.errors.bad_request logs a refused Host in one line naming
+        # DJANGO_ALLOWED_HOSTS; Django's own line names ALLOWED_HOSTS, with a traceback.
+        "django.security.DisallowedHost": {"handlers": ["nowhere"], "propagate": False},
+        # django-axes logs each failed sign-in with the user and address masked;
+        # server_monitor.signin logs them in full, one line each, for fail2ban.
+        "axes": {"level": "ERROR"},
     },
 }

@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from server_monitor.web import health
+from server_monitor.web.api.browsable import SchemaView
 from server_monitor.web.api.root import ApiRootView
 from server_monitor.web.pages import views as pages
 from wpdash.auth_views import (
@@ -39,10 +40,11 @@ urlpatterns = [
     re_path(r"^api/v1/auth/login/?$", PasswordGrantLoginView.as_view(), name="password_login"),
     re_path(r"^api/v1/auth/me/?$", MeView.as_view(), name="me"),
     path("", include(browsable_api_auth)),
-    re_path(r"^api/v1/schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    re_path(r"^api/v1/schema/?$", SchemaView.as_view(), name="schema"),
     re_path(r"^api/v1/docs/?$", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("api/v1/server/", include("server_monitor.web.api.urls")),
 ]
 
+handler400 = "wpdash.errors.bad_request"
 handler404 = "wpdash.errors.page_not_found"
 handler500 = "wpdash.errors.server_error"

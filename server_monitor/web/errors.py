@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from rest_framework import status
+from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from server_monitor.errors import Conflict, DomainError, NotAllowed, NotFound, NotPermitted, NotSignedIn, Unavailable
+from server_monitor.web import sign_in_advice
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,10 @@ def payload(error: DomainError) -> dict[str, Any]:
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER: domain errors by the table, the rest as DRF does."""
     if not isinstance(exc, DomainError):
-        return exception_handler(exc, context)
+        response = exception_handler(exc, context)
+        if response is not None and isinstance(exc, APIException):
+            sign_in_advice.advise(response, exc, context.get("request"))
+        return response
     answer = answer_for(exc)
     response = Response(payload(exc), status=answer.http_status)
     if answer.http_status == status.HTTP_401_UNAUTHORIZED:

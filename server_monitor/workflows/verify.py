@@ -58,7 +58,9 @@ def run(action: RestartAction, before: systemd.ServiceStatus) -> RestartAction:
         logger.exception("restart #%s of %s crashed", action.pk, action.service)
     finally:
         audit.finish(action, **outcome)
-    logger.info("restart #%s of %s: %s (%s)", action.pk, action.service, outcome["status"], outcome["note"])
+    # A restart that failed or timed out is something to look at, not a bug of ours: WARNING, with the row's id.
+    level = logging.INFO if outcome["status"] == Status.SUCCEEDED else logging.WARNING
+    logger.log(level, "restart #%s of %s: %s (%s)", action.pk, action.service, outcome["status"], outcome["note"])
     return audit.refresh(action)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import re
 import stat
 import subprocess
 import sys
@@ -10,10 +12,12 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from tests.support.servers import clean_environ, run_manage
+from tests.support.servers import clean_environ, free_port, run_manage
 from wpdash import env
+from wpdash.env import EXIT_BAD_SETTING
 
 REPO = Path(__file__).resolve().parents[2]
+README = (REPO / "README.md").read_text()
 
 
 def run_check(tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[str]:
@@ -46,14 +50,110 @@ def run_check(tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[s
         ("WPDASH_WS_STALL_SECONDS", "0"),
         ("WPDASH_WS_STALL_SECONDS", "121"),
         ("WPDASH_WS_STALL_SECONDS", "30s"),
+        ("WPDASH_TIME_ZONE", "Mars/Base"),
+        ("WPDASH_TIME_ZONE", "../../etc/passwd"),
+        ("DJANGO_ALLOWED_HOSTS", "https://dash.example.com"),
+        ("DJANGO_ALLOWED_HOSTS", "dash.example.com:8000"),
+        ("WPDASH_SYSTEMCTL", "systemctl"),
+        ("WPDASH_BIND", "localhost"),
+        ("WPDASH_PORT", "70000"),
+        ("WPDASH_LOG_SEARCH_BYTES", "1"),
     ],
 )
-def test_it_refuses_to_start_with_a_bad_value_and_names_the_variable(tmp_path, variable, value):
+def test_it_refuses_to_start_with_a_bad_value_in_one_line_naming_the_variable(tmp_path, variable, value):
     result = run_check(tmp_path, **{variable: value})
 
-    assert result.returncode != 0
-    assert "ImproperlyConfigured" in result.stderr
-    assert variable in result.stderr
+    assert result.returncode == EXIT_BAD_SETTING
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.startswith(variable)
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "line"),
+    [
+        ("WPDASH_SESSION_SECONDS", "120", "WPDASH_SESSION_SECONDS=120: at least 300, at most 2592000"),
+        ("WPDASH_LOGIN_FAILURE_LIMIT", "0", "WPDASH_LOGIN_FAILURE_LIMIT=0: at least 1, at most 1000"),
+        ("WPDASH_HSTS_SECONDS", "-1", "WPDASH_HSTS_SECONDS=-1: at least 0, at most 63072000"),
+        (
+            "WPDASH_JWT_ACCESS_MINUTES",
+            "five",
+            "WPDASH_JWT_ACCESS_MINUTES='five': not a whole number (at least 1, at most 60)",
+        ),
+        (
+            "WPDASH_TIME_ZONE",
+            "Mars/Base",
+            "WPDASH_TIME_ZONE='Mars/Base': not a time zone of the IANA database; "
+            "use a name such as UTC or Europe/Berlin.",
+        ),
+    ],
+)
+def test_the_line_says_the_allowed_range(tmp_path, variable, value, line):
+    result = run_check(tmp_path, WPDASH_HTTPS="on", **{variable: value})
+
+    assert result.stderr == line + "\n"
+
+
+def test_daphne_stops_on_a_bad_setting_with_the_same_one_line(tmp_path):
+    daphne = subprocess.run(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(free_port()), "wpdash.asgi:application"],
+        cwd=REPO,
+        env=clean_environ(WPDASH_DATA_DIR=str(tmp_path / "data"), WPDASH_SESSION_SECONDS="120"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert daphne.returncode == EXIT_BAD_SETTING
+    assert daphne.stderr == "WPDASH_SESSION_SECONDS=120: at least 300, at most 2592000\n"
+
+
+def test_bin_run_stops_on_a_bad_setting_before_serving_with_the_same_one_line(tmp_path):
+    run = subprocess.run(
+        [str(REPO / "bin" / "run")],
+        cwd=REPO,
+        env=clean_environ(WPDASH_DATA_DIR=str(tmp_path / "data"), WPDASH_TIME_ZONE="Mars/Base"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert run.returncode == EXIT_BAD_SETTING
+    assert run.stderr.splitlines() == [
+        "WPDASH_TIME_ZONE='Mars/Base': not a time zone of the IANA database; use a name such as UTC or Europe/Berlin."
+    ]
+    assert "running" not in run.stdout
+
+
+def test_the_readme_lists_every_minimum_and_maximum_of_the_settings():
+    """Each env.envint() in settings.py, with its bounds, against the README's settings table."""
+    table = README.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
+    rows = {name: line for line in table.splitlines() for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", line)}
+    bounded = list(integer_settings())
+
+    assert len(bounded) >= 9
+    for name, minimum, maximum in bounded:
+        shown = re.findall(r"\d[\d,]*", rows[name])
+        numbers = {int(number.replace(",", "")) for number in shown}
+        assert minimum in numbers and maximum in numbers, (name, minimum, maximum, rows[name])
+
+
+def integer_settings():
+    """(name, minimum, maximum) of every env.envint() call in wpdash/settings.py; each has both."""
+    tree = ast.parse((REPO / "wpdash" / "settings.py").read_text())
+    for call in ast.walk(tree):
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "envint":
+            bounds = {keyword.arg: constant(keyword.value) for keyword in call.keywords}
+            yield constant(call.args[0]), bounds["minimum"], bounds["maximum"]
+
+
+def constant(node: ast.expr):
+    """A literal, or a product of literals (7 * 24 * 60)."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        return constant(node.left) * constant(node.right)
+    return ast.literal_eval(node)
 
 
 def test_it_starts_on_the_embedded_defaults(tmp_path):

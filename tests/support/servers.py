@@ -123,6 +123,7 @@ class LiveServer:
     process: subprocess.Popen | None = None
     log_path: Path = field(init=False)
     name: str = "daphne"  # names its log file, so processes sharing a data dir keep their own
+    daphne_args: tuple[str, ...] = ()  # more options, e.g. --proxy-headers as deploy/wpdash.service runs it
 
     def __post_init__(self) -> None:
         self.log_path = self.data_dir / f"{self.name}.log"
@@ -164,6 +165,7 @@ class LiveServer:
                 "127.0.0.1",
                 "-p",
                 str(self.port),
+                *self.daphne_args,  # after -b: a --bind of its own wins
                 "wpdash.asgi:application",
             ],
             cwd=REPO,
@@ -212,7 +214,7 @@ class LiveServer:
 
 
 @contextlib.contextmanager
-def live_server(tmp_path: Path, **env: str) -> Iterator[LiveServer]:
+def live_server(tmp_path: Path, *, daphne_args: tuple[str, ...] = (), **env: str) -> Iterator[LiveServer]:
     data_dir = tmp_path / "live"
     data_dir.mkdir(exist_ok=True)
     environment = {
@@ -224,7 +226,7 @@ def live_server(tmp_path: Path, **env: str) -> Iterator[LiveServer]:
     }
     made_database = "DATABASE_URL" not in env
     environment["DATABASE_URL"] = env.get("DATABASE_URL") or live_database_url(data_dir)
-    server = LiveServer(data_dir=data_dir, env=environment)
+    server = LiveServer(data_dir=data_dir, env=environment, daphne_args=daphne_args)
     try:
         server.manage("migrate", "--noinput")
         server.start()
@@ -240,7 +242,7 @@ def another_live_server(first: LiveServer, name: str = "daphne-2") -> Iterator[L
     """One more daphne beside `first`: the same environment, data dir (so secret key)
     and database, as a second production worker. No migrate: like
     wpdash-worker@.service, it starts on a database its first process has set up."""
-    server = LiveServer(data_dir=first.data_dir, env=first.env, name=name)
+    server = LiveServer(data_dir=first.data_dir, env=first.env, name=name, daphne_args=first.daphne_args)
     try:
         server.start()
         yield server

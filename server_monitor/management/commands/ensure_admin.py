@@ -12,7 +12,10 @@ import secrets
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Field
 
 
 class Command(BaseCommand):
@@ -28,6 +31,18 @@ class Command(BaseCommand):
             return
         given = os.environ.get("WPDASH_ADMIN_PASSWORD", "")
         password = given or secrets.token_urlsafe(15)
+        admin = users(**{users.USERNAME_FIELD: username})
+        # The same rules as a name or password set in the admin: one line naming the variable, not a 500 later.
+        try:
+            field = users._meta.get_field(users.USERNAME_FIELD)
+            if isinstance(field, Field):  # the user model's name is a plain column
+                field.run_validators(username)
+        except ValidationError as error:
+            raise CommandError(f"WPDASH_ADMIN_USER={username!r}: {' '.join(error.messages)}") from None
+        try:
+            validate_password(password, admin)
+        except ValidationError as error:
+            raise CommandError(f"WPDASH_ADMIN_PASSWORD: {' '.join(error.messages)}") from None
         users.objects.create_superuser(username=username, email="", password=password)
         if given:
             self.stdout.write(f"Created admin {username!r} with the password from WPDASH_ADMIN_PASSWORD.")

@@ -26,6 +26,8 @@ class ApiRootView(APIView):
     """wpdash's API. Every path works with or without a trailing slash; the live tail
     is a WebSocket at `/api/v1/server/logs/{name}/ws` (see the README, "API")."""
 
+    name = "wpdash API"  # the page's title and first breadcrumb (DRF would say "Api Root")
+
     @extend_schema(exclude=True)
     def get(self, request: Request) -> Response:
         return Response({name: reverse(url_name, request=request) for name, url_name in LINKS.items()})

@@ -226,10 +226,16 @@ def tail_answer(found: tail.Tail) -> dict[str, Any]:
 # query and document the shape in the OpenAPI schema.
 
 
+def _one_of(choices: list[str]) -> str:
+    """ "5m, 1h or 24h": the allowed values, as a person would list them."""
+    return f"{', '.join(choices[:-1])} or {choices[-1]}" if len(choices) > 1 else choices[0]
+
+
 class MetricsQuerySerializer(serializers.Serializer):
     range = serializers.ChoiceField(
         choices=list(metrics.RANGES),
         default=metrics.DEFAULT_RANGE,
+        error_messages={"invalid_choice": '"{input}" is not a range: use ' + _one_of(list(metrics.RANGES)) + "."},
         help_text="Window: 5m and 1h give 60 points (5 s and 1 min each), 24h gives 144 (10 min each).",
     )
 

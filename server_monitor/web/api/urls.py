@@ -3,11 +3,13 @@
 from rest_framework.routers import DefaultRouter
 
 from server_monitor.web.api import views
+from server_monitor.web.api.browsable import ServerRootView
 
 # No format-suffix twins (services.json, restarts/1/approve.json): the API speaks JSON
 # only, the viewsets' actions take no `format` argument (each twin was a 500), and a
 # suffix would be ambiguous with names that contain dots.
 router = DefaultRouter()
+router.APIRootView = ServerRootView  # "Server" in the breadcrumb, not a second "Api Root"
 router.include_format_suffixes = False
 # The trailing slash is optional (the API contract writes paths without it). DRF 3.15+
 # turns any true trailing_slash argument into "/", so "/?" has to be set afterwards.
