@@ -147,5 +147,5 @@ def test_a_cookie_socket_from_a_foreign_origin_is_refused_at_the_handshake_as_th
                 return refused.response.status_code
 
         assert asyncio.run(status_of("https://evil.example")) == 403
-        assert asyncio.run(status_of("http://127.0.0.1")) == "open"  # the same cookie from our own origin
+        assert asyncio.run(status_of(server.url)) == "open"  # the same cookie from our own origin, port included
         assert requests.get(server.url + "/healthz", timeout=10).status_code == 200
