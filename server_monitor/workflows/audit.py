@@ -3,7 +3,8 @@
     request ──► pending ──► running ──► succeeded | failed | timed_out
                    │  (approval mode waits here for a second person)
                    └──► rejected
-    pending or running, and its runner process gone ──► interrupted (workflows.runners)
+    pending or running, its runner process and its restart command gone
+        ──► what the unit did (succeeded | failed), or interrupted (workflows.runners)
 
 A new row holds the unit's Id in its unique `lock` column until it ends, so two
 requests for one unit at once give one row and one Conflict, on SQLite and MariaDB
@@ -22,7 +23,7 @@ from django.utils import timezone
 from server_monitor.adapters import systemd
 from server_monitor.errors import Conflict
 from server_monitor.models import RestartAction
-from server_monitor.workflows.runners import Runner, recover_interrupted, runner_is_gone
+from server_monitor.workflows.runners import Runner, recover_interrupted, run_is_over
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -58,8 +59,8 @@ def open_row(before: systemd.ServiceStatus, actor: User, address: str | None, ru
             holder = RestartAction.objects.filter(lock=before.unit).first()
             if holder is None:
                 continue  # it finished between our insert and this look: try again
-            if runner_is_gone(holder):
-                recover_interrupted()  # its process died: the lock was stale
+            if run_is_over(holder):
+                recover_interrupted()  # its process and its restart command are gone: the lock was stale
                 continue
             break
     raise RestartConflict(
