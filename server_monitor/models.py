@@ -21,6 +21,10 @@ class RestartAction(models.Model):
     session of its own, so it runs on if the runner dies). A row still pending or
     running is over only when both are gone; then workflows.runners.recover_interrupted
     records what the unit did, or marks the row interrupted when it cannot tell.
+
+    `recorded` is not a column: it is False on an instance whose outcome the database
+    has not taken yet (workflows.audit keeps retrying in the background), so the
+    answer can say the restart ran and its outcome is not in the audit yet.
     """
 
     class Status(models.TextChoices):
@@ -33,6 +37,7 @@ class RestartAction(models.Model):
         INTERRUPTED = "interrupted", "interrupted"
 
     OPEN = (Status.PENDING, Status.RUNNING)
+    recorded: bool = True  # see the class docstring
     OUTPUT_LIMIT = 8000  # characters of systemctl's output kept in a row
 
     service = models.CharField(max_length=256, help_text="The allowlisted name requested.")

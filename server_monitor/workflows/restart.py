@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.db import DatabaseError
 from django.utils import timezone
 
 from server_monitor.adapters import systemd
@@ -67,7 +68,9 @@ class Outcome:
 
     success is true when the request went through: restarted and verified, queued for
     approval, or (for the approver) rejected; false when it failed, timed out or was
-    cut short.
+    cut short. `recorded` is false while the audit does not hold the outcome yet
+    (the database failed; workflows.audit keeps trying): success and message are
+    then the outcome as judged.
     """
 
     action: RestartAction
@@ -78,8 +81,14 @@ class Outcome:
     def queued(self) -> bool:
         return self.action.status == Status.PENDING
 
+    @property
+    def recorded(self) -> bool:
+        return self.action.recorded
+
     @classmethod
     def of(cls, action: RestartAction) -> Outcome:
+        if not action.recorded:
+            return cls._not_recorded(action)
         name = action.service
         if action.status == Status.SUCCEEDED:
             return cls(action, True, f"Service {name} restarted")
@@ -92,6 +101,20 @@ class Outcome:
         why = f": {action.note}" if action.note else ""
         told = _journal_says(action.journal)
         return cls(action, False, f"Restart of {name} {action.get_status_display()}{why}{told}")
+
+    @classmethod
+    def _not_recorded(cls, action: RestartAction) -> Outcome:
+        """The outcome as judged, while the database does not take it (audit.finish)."""
+        name = action.service
+        if action.note == verify.NOT_RUN_NO_DATABASE:
+            return cls(action, False, f"Restart of {name} not run: the database is unavailable; nothing was restarted")
+        later = (
+            "Its outcome could not be recorded yet (the database is unavailable); it will be as soon as the "
+            "database answers, and until then the audit shows the restart as running"
+        )
+        if action.status == Status.SUCCEEDED:
+            return cls(action, True, f"Service {name} restarted. {later}")
+        return cls(action, False, f"Restart of {name} ran and {action.get_status_display()}: {action.note}. {later}")
 
 
 JOURNAL_LINES_IN_MESSAGE = 3
@@ -171,7 +194,11 @@ def request_restart(name: object, actor: Actor | None, address: str | None) -> O
         logger.info("restart #%s of %s requested by %s, awaiting approval", action.pk, before.name, who)
         return Outcome.of(action)
     logger.info("restart #%s of %s requested by %s", action.pk, before.name, who)
-    if not audit.transition(action, Status.PENDING, status=Status.RUNNING, started_at=timezone.now()):
+    try:
+        started = audit.transition(action, Status.PENDING, status=Status.RUNNING, started_at=timezone.now())
+    except DatabaseError:  # the row must not stay pending and locked: closed as not run
+        return Outcome.of(audit.finish(action, Status.FAILED, note=verify.NOT_RUN_NO_DATABASE))
+    if not started:
         return Outcome.of(audit.refresh(action))  # recovered as interrupted in between: nothing runs
     return Outcome.of(verify.run(action, before))
 
@@ -204,7 +231,11 @@ def approve(action_id: object, actor: Actor | None, address: str | None) -> Outc
         before = systemd.get_status(action.service)
     except DomainError as error:
         return Outcome.of(audit.finish(action, Status.FAILED, note=f"not run: {error.detail}"))
-    return Outcome.of(verify.run(audit.refresh(action), before))
+    try:
+        action = audit.refresh(action)
+    except DatabaseError:  # as in request_restart: closed as not run, never left running and locked
+        return Outcome.of(audit.finish(action, Status.FAILED, note=verify.NOT_RUN_NO_DATABASE))
+    return Outcome.of(verify.run(action, before))
 
 
 def reject(action_id: object, actor: Actor | None, address: str | None, reason: str = "") -> Outcome:

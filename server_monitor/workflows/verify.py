@@ -28,15 +28,25 @@ Status = RestartAction.Status
 JOURNAL_LINES = 50
 JOURNAL_BYTES = 16 * 1024
 JOURNAL_UNREADABLE = "(the unit's journal cannot be read: "  # how the column says why it holds no lines
+NOT_RUN_NO_DATABASE = "not run: the database is unavailable"
 
 
 def run(action: RestartAction, before: systemd.ServiceStatus) -> RestartAction:
-    """Restart the unit, verify it came back, record the outcome. Always releases the lock."""
+    """Restart the unit, verify it came back, record the outcome. Always releases the lock,
+    once the database takes the outcome (audit.finish: the returned row's `recorded`
+    says whether it has yet)."""
     # The state before goes in first: a row cut short still says what it found, and
-    # recovery judges the unit against it.
-    RestartAction.objects.filter(pk=action.pk).update(
-        state_before=before.state, main_pid_before=before.main_pid, active_enter_before=before.active_enter_usec
-    )
+    # recovery judges the unit against it. A database that cannot take it will not
+    # take the outcome either: nothing runs, and the row is closed as not run.
+    try:
+        RestartAction.objects.filter(pk=action.pk).update(
+            state_before=before.state, main_pid_before=before.main_pid, active_enter_before=before.active_enter_usec
+        )
+    except DatabaseError as error:
+        logger.error("restart #%s of %s not run: the database failed before it (%s)", action.pk, action.service, error)
+        return audit.finish(
+            action, Status.FAILED, note=NOT_RUN_NO_DATABASE, state_before=before.state, main_pid_before=before.main_pid
+        )
     outcome: dict[str, Any] = {
         "status": Status.FAILED,
         "state_before": before.state,
@@ -63,9 +73,12 @@ def run(action: RestartAction, before: systemd.ServiceStatus) -> RestartAction:
         # not leave the unit unrestartable until the server restarts.
         logger.exception("restart #%s of %s crashed", action.pk, action.service)
     finally:
-        audit.finish(action, **outcome)
-    logger.info("restart #%s of %s: %s (%s)", action.pk, action.service, outcome["status"], outcome["note"])
-    return audit.refresh(action)
+        finished = audit.finish(action, **outcome)
+    unrecorded = "" if finished.recorded else "; not recorded yet"
+    logger.info(
+        "restart #%s of %s: %s (%s)%s", action.pk, action.service, outcome["status"], outcome["note"], unrecorded
+    )
+    return finished
 
 
 def _child_recorder(action: RestartAction) -> Callable[[int], None]:

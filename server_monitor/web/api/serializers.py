@@ -83,9 +83,13 @@ class RestartOutcomeSerializer(RestartActionSerializer):
     )
     message = serializers.CharField(help_text='The outcome in words, e.g. "Service nginx restarted".')
     detail = serializers.CharField(required=False, help_text="On a 503 only: what failed (the same as message).")
+    recorded = serializers.BooleanField(
+        help_text="false when the outcome is not in the audit yet (the database failed): it is written, and the "
+        "unit's lock released, as soon as the database answers; status and the row's fields are the outcome as judged."
+    )
 
     class Meta(RestartActionSerializer.Meta):
-        fields = ["success", "message", "detail", *RestartActionSerializer.Meta.fields]
+        fields = ["success", "message", "recorded", "detail", *RestartActionSerializer.Meta.fields]
         read_only_fields = fields
 
 

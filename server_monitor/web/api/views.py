@@ -72,15 +72,22 @@ _ACTION_OR_ERROR = PolymorphicProxySerializer(
 def outcome_response(outcome: Outcome) -> Response:
     """202 while it awaits approval, 200 when it went through, 503 when it failed.
 
-    The body is the services plan's {"success", "message"} on top of the audit row;
-    a 503 also carries `detail`, like every other error answer.
+    The body is the services plan's {"success", "message"} on top of the audit row,
+    and `recorded`: false when the restart's outcome is not in the audit yet (the
+    status and the row's fields are then the outcome as judged); a 503 also carries
+    `detail`, like every other error answer.
     """
     code: int
     if not outcome.success:
         code = status.HTTP_503_SERVICE_UNAVAILABLE
     else:
         code = status.HTTP_202_ACCEPTED if outcome.queued else status.HTTP_200_OK
-    body = {"success": outcome.success, "message": outcome.message, **RestartActionSerializer(outcome.action).data}
+    body = {
+        "success": outcome.success,
+        "message": outcome.message,
+        "recorded": outcome.recorded,
+        **RestartActionSerializer(outcome.action).data,
+    }
     if not outcome.success:
         body["detail"] = outcome.message
     return Response(body, status=code)

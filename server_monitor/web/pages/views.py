@@ -137,6 +137,8 @@ def restart_form(request: HttpRequest, name: str) -> HttpResponse:
     except DomainError as error:
         return _refused(request, error, name)
     level = messages.SUCCESS if outcome.success and not outcome.queued else messages.INFO
+    if outcome.success and not outcome.recorded:
+        level = messages.WARNING  # restarted, but the audit does not say so yet
     messages.add_message(
         request, level if outcome.success else messages.ERROR, f"{outcome.message} (audit #{outcome.action.pk})."
     )
