@@ -14,6 +14,7 @@ end-to-end cases run on a SQLite file in test_restart_faults_live.py.
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -159,6 +160,35 @@ def test_the_answer_to_a_restart_not_run_for_the_database_says_nothing_ran(
     assert (body["success"], body["recorded"], body["status"]) == (False, False, "failed")
     assert body["message"] == "Restart of nginx not run: the database is unavailable; nothing was restarted"
     assert fake_systemd.restarts() == []
+
+
+class ReleaseOnFirstFailure(logging.Handler):
+    """Lets the database answer again as soon as the first write has failed."""
+
+    def __init__(self, lock: Lock) -> None:
+        super().__init__()
+        self.database = lock
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "cannot be written yet" in record.getMessage():
+            self.database.release()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_back_within_seconds_gets_the_outcome_written_in_the_request(
+    operator, fake_systemd, signed_in, locked_as_verify_starts, quick_retries
+):
+    release = ReleaseOnFirstFailure(locked_as_verify_starts)
+    logging.getLogger("server_monitor.restarts").addHandler(release)
+    try:
+        response = signed_in(operator).post("/api/v1/server/services/nginx/restart")
+    finally:
+        logging.getLogger("server_monitor.restarts").removeHandler(release)
+
+    assert (response.status_code, response.json()["recorded"]) == (503, True)
+    assert response.json()["message"] == "Restart of nginx failed: not run: the database is unavailable"
+    assert audit.recorder.waiting() == []
+    assert RestartAction.objects.get().lock is None
 
 
 @pytest.mark.django_db(transaction=True)
