@@ -46,10 +46,12 @@ Status = RestartAction.Status
 
 # How long a request waits for its outcome to be written before it answers with the
 # outcome unrecorded (each try may also wait out SQLite's busy timeout), and how the
-# recorder spaces its tries after that.
+# recorder spaces its tries after that. The unit stays locked until the write lands,
+# so tries stay at most MAX_DELAY apart: one failed UPDATE every few seconds costs
+# nothing, while a long pause would keep the unit locked long after the database is back.
 IN_REQUEST_SECONDS = 3.0
 FIRST_DELAY = 0.1
-MAX_DELAY = 30.0
+MAX_DELAY = 5.0
 
 
 class RestartConflict(Conflict):
