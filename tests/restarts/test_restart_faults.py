@@ -1,8 +1,10 @@
 """Database faults around a restart, on the real SQLite engine, in this process.
 
-- The database fails before systemctl runs: nothing runs, and the row is closed as
-  failed "not run" (now, or by the recorder once the database answers), never left
-  running with the unit's lock.
+- The database fails before systemctl runs (moving the row to running, reading an
+  approved row back, writing the state before): nothing runs, and the row is closed
+  as failed "not run" (now, or by the recorder once the database answers), never left
+  running with the unit's lock. A database back within the request's few seconds
+  gets the outcome written before the answer.
 - The restart command's PID and start time go into the row; failing to write them
   does not stop the restart.
 
@@ -203,6 +205,32 @@ def test_the_page_says_nothing_ran(operator, fake_systemd, locked_as_verify_star
     html = client.get("/").content.decode()
     assert "Restart of nginx not run: the database is unavailable; nothing was restarted (audit #" in html
     assert fake_systemd.restarts() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_approved_restart_whose_row_cannot_be_read_back_is_closed_as_not_run(
+    operator, approver, fake_systemd, signed_in, settings, lock, quick_retries, monkeypatch
+):
+    settings.WPDASH_RESTART_APPROVAL = True
+    pending = signed_in(operator).post("/api/v1/server/services/nginx/restart").json()
+    ask_systemd = systemd.get_status
+
+    def then_lock(name: str) -> systemd.ServiceStatus:
+        status = ask_systemd(name)
+        lock.take()  # between the approval moving the row to running and reading it back
+        return status
+
+    monkeypatch.setattr(systemd, "get_status", then_lock)
+
+    response = signed_in(approver).post(f"/api/v1/server/restarts/{pending['id']}/approve")
+
+    assert response.status_code == 503
+    assert (response.json()["recorded"], response.json()["status"]) == (False, "failed")
+    assert fake_systemd.restarts() == []
+    lock.release()
+    wait_until(lambda: not audit.recorder.waiting(), timeout=30, message="the outcome to be written")
+    row = RestartAction.objects.get()
+    assert (row.status, row.lock, row.note) == ("failed", None, "not run: the database is unavailable")
 
 
 @pytest.mark.django_db(transaction=True)
