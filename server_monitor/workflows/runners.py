@@ -5,8 +5,9 @@ the restart command the runner started (PID and start time: `sudo` or `systemctl
 in a session of its own, so it runs on when the runner dies). While the row is
 pending or running, it is over only when both are gone: a new request for the unit
 stays 409 while a `systemctl restart` of it may still be running. Then recovery
-asks systemd what the unit did and records that, or marks the row interrupted when
-it cannot tell. See docs/architecture.md.
+asks systemd what the unit did and records that (once the unit has settled: a
+killed client does not cancel its job), or marks the row interrupted when it
+cannot tell. See docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ class Recovery:
 
     recorded: int = 0  # the outcome read from the unit
     interrupted: int = 0  # could not tell what the unit did
-    still_running: int = 0  # the runner is gone but its restart command runs: left alone
+    still_running: int = 0  # the runner is gone but its restart is under way (command or unit): left alone
 
     @property
     def closed(self) -> int:
@@ -135,6 +136,16 @@ def recover_interrupted() -> Recovery:
                 outcome = verify.read_from_unit(action)
             except verify.CannotTell as error:
                 why_not = str(error)
+            except verify.StillChanging as state:
+                recovery.still_running += 1
+                logger.warning(
+                    "restart #%s of %s: its server process and command are gone but the unit is %s; "
+                    "left locked until it settles",
+                    action.pk,
+                    action.service,
+                    state,
+                )
+                continue
         if why_not:
             outcome = {"status": Status.INTERRUPTED, "note": f"interrupted: {ended} before it finished; {why_not}"}
         else:

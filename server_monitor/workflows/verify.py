@@ -141,12 +141,23 @@ class CannotTell(Exception):
     """What the unit did cannot be read; the reason is the message."""
 
 
+class StillChanging(Exception):
+    """The unit is between states: its restart job may still be under way in systemd."""
+
+
+# States a unit passes through; a restart job still running in systemd shows as one of
+# them. A killed `systemctl restart` client (under systemd, the dashboard's cgroup is
+# killed with it) does not cancel its job, so the unit's state is the job's progress.
+CHANGING_STATES = frozenset({"activating", "deactivating", "reloading", "refreshing", "maintenance"})
+
+
 def read_from_unit(action: RestartAction) -> dict[str, Any]:
     """The outcome of a restart whose runner died mid-run, judged from the unit now.
 
     For a row whose restart command is known to have run and ended: the unit is
     judged against its state before as `judge` does, with systemctl's exit code
-    unknown. Raises CannotTell when that is not possible.
+    unknown. Raises CannotTell when that is not possible, StillChanging while the
+    unit is between states (its job may still run: ask again later).
     """
     if action.active_enter_before is None:
         raise CannotTell("its state before the restart is not recorded")
@@ -154,6 +165,8 @@ def read_from_unit(action: RestartAction) -> dict[str, Any]:
         after = systemd.settled_status(action.service)
     except DomainError as error:
         raise CannotTell(f"the unit's state afterwards cannot be read ({error.detail})") from None
+    if after.active_state in CHANGING_STATES:
+        raise StillChanging(after.state)
     outcome = judge_unit(action.main_pid_before, action.active_enter_before, after)
     outcome.update(state_after=after.state, main_pid_after=after.main_pid)
     if outcome["status"] == Status.FAILED and action.started_at is not None:

@@ -68,6 +68,14 @@ def restart_command(fake: FakeSystemd) -> subprocess.Popen:
     )
 
 
+def ended_without_restarting() -> dict:
+    """A command that ran and ended and did nothing to the unit (killed before its job, say)."""
+    command = subprocess.Popen([sys.executable, "-c", "pass"])
+    identity = child(command)
+    command.wait()
+    return identity
+
+
 def ran_to_its_end(fake: FakeSystemd) -> dict:
     command = restart_command(fake)
     identity = child(command)
@@ -193,6 +201,20 @@ def test_a_restart_commands_pid_now_held_by_another_process_counts_as_gone(opera
 # --- what the unit did ----------------------------------------------------------------------
 
 
+def test_a_unit_still_changing_state_is_left_locked_until_it_settles(operator, fake_systemd):
+    # Under systemd the dashboard's cgroup, its systemctl included, is killed with it;
+    # the restart job goes on in systemd and the unit shows where it has got to.
+    fake_systemd.set("nginx.service", ActiveState="deactivating", SubState="stop-sigterm")
+    row = open_row(operator, **gone_runner(), **NGINX_BEFORE, **ended_without_restarting())
+
+    assert runners.recover_interrupted() == runners.Recovery(still_running=1)
+    assert RestartAction.objects.get(pk=row.pk).lock == "nginx.service"
+
+    fake_systemd.set("nginx.service", ActiveState="active", SubState="running", MainPID="1001")
+    assert runners.recover_interrupted() == runners.Recovery(recorded=1)
+    assert RestartAction.objects.get(pk=row.pk).status == "succeeded"
+
+
 def test_a_unit_that_failed_is_recorded_as_failed_with_its_journal(operator, fake_systemd, settings):
     settings.WPDASH_JOURNALCTL = "/nonexistent/journalctl"  # the journal is asked for, and says why it is not there
     fake_systemd.on_restart("nginx.service", "fail")
@@ -206,10 +228,7 @@ def test_a_unit_that_failed_is_recorded_as_failed_with_its_journal(operator, fak
 
 
 def test_a_unit_with_the_same_main_pid_shows_no_restart_and_is_recorded_as_failed(operator, fake_systemd):
-    command = subprocess.Popen([sys.executable, "-c", "pass"])  # a command that ended without restarting nginx
-    identity = child(command)
-    command.wait()
-    row = open_row(operator, **gone_runner(), **NGINX_BEFORE, **identity)
+    row = open_row(operator, **gone_runner(), **NGINX_BEFORE, **ended_without_restarting())
 
     runners.recover_interrupted()
 
@@ -221,11 +240,8 @@ def test_a_unit_with_the_same_main_pid_shows_no_restart_and_is_recorded_as_faile
 def test_a_unit_without_a_main_process_is_judged_by_its_activation_time(operator, fake_systemd):
     fake_systemd.set("nginx.service", MainPID="0")  # as a oneshot unit (ufw) shows
     before = NGINX_BEFORE | {"main_pid_before": None}
-    command = subprocess.Popen([sys.executable, "-c", "pass"])
-    identity = child(command)
-    command.wait()
     fake_systemd.set("nginx.service", ActiveEnterTimestampMonotonic=str(NGINX_BEFORE["active_enter_before"] + 5))
-    row = open_row(operator, **gone_runner(), **before, **identity)
+    row = open_row(operator, **gone_runner(), **before, **ended_without_restarting())
 
     runners.recover_interrupted()
 
@@ -278,7 +294,7 @@ def test_the_start_up_command_names_a_restart_left_locked_while_its_command_runs
 
         call_command("recover_restarts")
 
-        assert "Left 1 restart(s) locked: their restart command still runs." in capsys.readouterr().out
+        assert "Left 1 restart(s) locked: still under way" in capsys.readouterr().out
     finally:
         release()
         command.wait(timeout=30)

@@ -173,7 +173,7 @@ def test_a_server_killed_mid_restart_keeps_the_unit_locked_while_its_systemctl_r
         finally:
             release()
 
-        assert "Left 1 restart(s) locked: their restart command still runs." in recovered
+        assert "Left 1 restart(s) locked: still under way" in recovered
         assert (blocked.status_code, row["status"], row["lock"]) == (409, "running", "nginx.service")
         wait_until(lambda: not restart_commands(fake), timeout=30, message="the restart command to end")
         recorded = server.manage("recover_restarts")

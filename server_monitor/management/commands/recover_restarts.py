@@ -31,7 +31,8 @@ class Command(BaseCommand):
         if recovery.still_running:
             self.stdout.write(
                 self.style.WARNING(
-                    f"Left {recovery.still_running} restart(s) locked: their restart command still runs."
+                    f"Left {recovery.still_running} restart(s) locked: still under way "
+                    "(the restart command runs, or the unit is changing state)."
                 )
             )
         if not (recovery.closed or recovery.still_running):
