@@ -82,8 +82,9 @@ def open_row(before: systemd.ServiceStatus, actor: User, address: str | None, ru
             holder = RestartAction.objects.filter(lock=before.unit).first()
             if holder is None:
                 continue  # it finished between our insert and this look: try again
-            if run_is_over(holder):
-                recover_interrupted()  # its process and its restart command are gone: the lock was stale
+            # Its process and its restart command are gone: the lock may be stale. Try
+            # again only if recovery closed a row (a unit still changing state keeps it).
+            if run_is_over(holder) and recover_interrupted().closed:
                 continue
             break
     raise RestartConflict(

@@ -201,7 +201,7 @@ def test_a_restart_commands_pid_now_held_by_another_process_counts_as_gone(opera
 # --- what the unit did ----------------------------------------------------------------------
 
 
-def test_a_unit_still_changing_state_is_left_locked_until_it_settles(operator, fake_systemd):
+def test_a_unit_still_changing_state_is_left_locked_until_it_settles(operator, fake_systemd, signed_in):
     # Under systemd the dashboard's cgroup, its systemctl included, is killed with it;
     # the restart job goes on in systemd and the unit shows where it has got to.
     fake_systemd.set("nginx.service", ActiveState="deactivating", SubState="stop-sigterm")
@@ -209,6 +209,11 @@ def test_a_unit_still_changing_state_is_left_locked_until_it_settles(operator, f
 
     assert runners.recover_interrupted() == runners.Recovery(still_running=1)
     assert RestartAction.objects.get(pk=row.pk).lock == "nginx.service"
+    earlier = len(fake_systemd.invocations())
+    blocked = signed_in(operator).post("/api/v1/server/services/nginx/restart")
+    assert (blocked.status_code, blocked.json()["existing_action_id"]) == (409, row.pk)
+    asked = [argv[0] for argv in fake_systemd.invocations()[earlier:]]
+    assert asked == ["show", "show"]  # the request's own look, and one recovery: not one per retry
 
     fake_systemd.set("nginx.service", ActiveState="active", SubState="running", MainPID="1001")
     assert runners.recover_interrupted() == runners.Recovery(recorded=1)
