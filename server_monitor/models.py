@@ -16,9 +16,15 @@ class RestartAction(models.Model):
     unique indexes; NULLs never collide). The Id rather than the requested name, so
     `mysql` and `mariadb` — one unit — cannot restart at once either.
 
-    The runner fields name the process that runs (or is about to run) the restart:
-    when that process is gone while the row is still pending or running, the row is
-    marked interrupted (see workflows.runners.recover_interrupted).
+    The runner fields name the process that runs (or is about to run) the restart, and
+    the child fields the restart command it started (`sudo` or `systemctl`, in a
+    session of its own, so it runs on if the runner dies). A row still pending or
+    running is over only when both are gone; then workflows.runners.recover_interrupted
+    records what the unit did, or marks the row interrupted when it cannot tell.
+
+    `recorded` is not a column: it is False on an instance whose outcome the database
+    has not taken yet (workflows.audit keeps retrying in the background), so the
+    answer can say the restart ran and its outcome is not in the audit yet.
     """
 
     class Status(models.TextChoices):
@@ -31,6 +37,7 @@ class RestartAction(models.Model):
         INTERRUPTED = "interrupted", "interrupted"
 
     OPEN = (Status.PENDING, Status.RUNNING)
+    recorded: bool = True  # see the class docstring
     OUTPUT_LIMIT = 8000  # characters of systemctl's output kept in a row
 
     service = models.CharField(max_length=256, help_text="The allowlisted name requested.")
@@ -64,10 +71,17 @@ class RestartAction(models.Model):
     main_pid_before = models.PositiveIntegerField(null=True, blank=True)
     state_after = models.CharField(max_length=64, blank=True)
     main_pid_after = models.PositiveIntegerField(null=True, blank=True)
+    active_enter_before = models.PositiveBigIntegerField(
+        null=True, blank=True, editable=False, help_text="ActiveEnterTimestampMonotonic before, for oneshot units."
+    )
 
     runner_host = models.CharField(max_length=255, blank=True, editable=False)
     runner_pid = models.PositiveIntegerField(null=True, blank=True, editable=False)
     runner_started = models.FloatField(null=True, blank=True, editable=False, help_text="The runner's start time.")
+    child_pid = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    child_started = models.FloatField(
+        null=True, blank=True, editable=False, help_text="The restart command's start time, on the runner's host."
+    )
 
     class Meta:
         ordering = ["-requested_at", "-id"]

@@ -10,15 +10,18 @@ server's own environment, which holds secrets.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import selectors
 import signal
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 OUTPUT_LIMIT = 64 * 1024  # bytes kept from any one stream; the rest is read and dropped
+
+logger = logging.getLogger("server_monitor.process")
 
 
 @dataclass(frozen=True)
@@ -40,12 +43,19 @@ def child_environment() -> dict[str, str]:
     }
 
 
-def run(argv: Sequence[str], timeout: float, limit: int = OUTPUT_LIMIT) -> RunResult:
+def run(
+    argv: Sequence[str], timeout: float, limit: int = OUTPUT_LIMIT, on_start: Callable[[int], None] | None = None
+) -> RunResult:
     """Run argv (a list, no shell) with a deadline, keeping at most `limit` bytes per stream.
 
     The output is drained to the end even past the limit so the child never blocks
     on a full pipe. At the deadline the child's whole process group is killed.
     Raises OSError when the program cannot be started.
+
+    on_start(pid) is called once the child runs, before it is waited for (the restart
+    writes the child's identity into its audit row). Its failure is logged and
+    changes nothing: the child is watched and reaped as always. The deadline counts
+    from when it returns, so slow bookkeeping never cuts a restart short.
     """
     process = subprocess.Popen(
         list(argv),
@@ -56,6 +66,11 @@ def run(argv: Sequence[str], timeout: float, limit: int = OUTPUT_LIMIT) -> RunRe
         env=child_environment(),
     )
     assert process.stdout is not None and process.stderr is not None
+    if on_start is not None:
+        try:
+            on_start(process.pid)
+        except Exception:
+            logger.exception("on_start for %s (pid %s) failed; the child runs on", argv[0], process.pid)
     out, err = bytearray(), bytearray()
     kept = {process.stdout.fileno(): out, process.stderr.fileno(): err}
     deadline = time.monotonic() + timeout

@@ -11,7 +11,7 @@ A requested name is checked against the allowlist before any process starts.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -311,12 +311,15 @@ def sudo_allows_restart(name: str) -> bool | None:
     return result.exit_code == 0
 
 
-def restart(name: str) -> RunResult:
-    """Run the restart; never raises for the unit's own failure, only reports it."""
+def restart(name: str, on_start: Callable[[int], None] | None = None) -> RunResult:
+    """Run the restart; never raises for the unit's own failure, only reports it.
+
+    on_start(pid) learns the restart command's PID as soon as it runs (process.run).
+    """
     argv = restart_command(name)
     forget_statuses()
     try:
-        return run(argv, RESTART_TIMEOUT)
+        return run(argv, RESTART_TIMEOUT, on_start=on_start)
     except OSError as error:
         return RunResult(exit_code=None, stdout="", stderr=f"{argv[0]} cannot be run: {error.strerror}")
     finally:

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("server_monitor", "0002_restart_journal"),
+        ("server_monitor", "0003_restart_child_process"),
     ]
 
     operations = [

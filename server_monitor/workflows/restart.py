@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.db import DatabaseError
 from django.utils import timezone
 
 from server_monitor.adapters import systemd
@@ -68,7 +69,9 @@ class Outcome:
 
     success is true when the request went through: restarted and verified, queued for
     approval, running in the background, or (for the approver) rejected; false when it
-    failed, timed out or was cut short.
+    failed, timed out or was cut short. `recorded` is false while the audit does not hold
+    the outcome yet (the database failed; workflows.audit keeps trying): success and
+    message are then the outcome as judged.
     """
 
     action: RestartAction
@@ -91,8 +94,14 @@ class Outcome:
             f"(GET /api/v1/server/restarts/{pk}, or Recent restarts on the page)",
         )
 
+    @property
+    def recorded(self) -> bool:
+        return self.action.recorded
+
     @classmethod
     def of(cls, action: RestartAction) -> Outcome:
+        if not action.recorded:
+            return cls._not_recorded(action)
         name = action.service
         if action.status == Status.SUCCEEDED:
             return cls(action, True, f"Service {name} restarted")
@@ -105,6 +114,20 @@ class Outcome:
         why = f": {action.note}" if action.note else ""
         told = _journal_says(action.journal)
         return cls(action, False, f"Restart of {name} {action.get_status_display()}{why}{told}")
+
+    @classmethod
+    def _not_recorded(cls, action: RestartAction) -> Outcome:
+        """The outcome as judged, while the database does not take it (audit.finish)."""
+        name = action.service
+        if action.note == verify.NOT_RUN_NO_DATABASE:
+            return cls(action, False, f"Restart of {name} not run: the database is unavailable; nothing was restarted")
+        later = (
+            "Its outcome could not be recorded yet (the database is unavailable); it will be as soon as the "
+            "database answers, and until then the audit shows the restart as running"
+        )
+        if action.status == Status.SUCCEEDED:
+            return cls(action, True, f"Service {name} restarted. {later}")
+        return cls(action, False, f"Restart of {name} ran and {action.get_status_display()}: {action.note}. {later}")
 
 
 def _journal_says(journal: str) -> str:
@@ -184,7 +207,11 @@ def request_restart(name: object, actor: Actor | None, address: str | None, via_
         logger.info("restart #%s of %s requested by %s, awaiting approval", action.pk, before.name, who)
         return Outcome.of(action)
     logger.info("restart #%s of %s requested by %s", action.pk, before.name, who)
-    if not audit.transition(action, Status.PENDING, status=Status.RUNNING, started_at=timezone.now()):
+    try:
+        started = audit.transition(action, Status.PENDING, status=Status.RUNNING, started_at=timezone.now())
+    except DatabaseError:  # the row must not stay pending and locked: closed as not run
+        return Outcome.of(audit.finish(action, Status.FAILED, note=verify.NOT_RUN_NO_DATABASE))
+    if not started:
         return Outcome.of(audit.refresh(action))  # recovered as interrupted in between: nothing runs
     return _run(action, before, via_proxy)
 
@@ -193,8 +220,11 @@ def _run(action: RestartAction, before: systemd.ServiceStatus, via_proxy: bool) 
     """Run and verify the running row's restart now, or in the background when its unit
     carries this request (the answer would otherwise be cut)."""
     if detach.detaches(before, via_proxy):
-        running = audit.refresh(action)
-        detach.start(action, before)
+        detach.start(action, before)  # first: a database that fails now must not leave the row locked
+        try:
+            running = audit.refresh(action)
+        except DatabaseError:
+            running, running.status = action, Status.RUNNING  # as the row says: the answer needs no read
         logger.info("restart #%s of %s runs in the background: it carries this request", action.pk, before.name)
         return Outcome.detached(running)
     return Outcome.of(verify.run(action, before))
@@ -229,7 +259,11 @@ def approve(action_id: object, actor: Actor | None, address: str | None, via_pro
         before = systemd.get_status(action.service)
     except DomainError as error:
         return Outcome.of(audit.finish(action, Status.FAILED, note=f"not run: {error.detail}"))
-    return _run(audit.refresh(action), before, via_proxy)
+    try:
+        action = audit.refresh(action)
+    except DatabaseError:  # as in request_restart: closed as not run, never left running and locked
+        return Outcome.of(audit.finish(action, Status.FAILED, note=verify.NOT_RUN_NO_DATABASE))
+    return _run(action, before, via_proxy)
 
 
 def reject(action_id: object, actor: Actor | None, address: str | None, reason: str = "") -> Outcome:

@@ -8,12 +8,14 @@ here is forced by the test, not guessed from timings.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import quote
 
+import psutil
 import pytest
 import requests
 
@@ -126,31 +128,62 @@ def test_hostile_names_get_400_and_run_nothing(daphne, fake):
     assert fake.invocations() == []
 
 
-def test_a_restart_cut_short_by_the_server_dying_is_marked_interrupted_at_the_next_start(tmp_path: Path):
+def audit_rows(server: LiveServer) -> list[dict]:
+    """The audit as the database holds it (child_pid is in no answer), on SQLite or MariaDB."""
+    code = (
+        "import json; from server_monitor.models import RestartAction; print(json.dumps(list("
+        "RestartAction.objects.order_by('pk').values('status', 'lock', 'child_pid', 'note', 'main_pid_after'))))"
+    )
+    return json.loads(server.manage("shell", "-c", code).strip().splitlines()[-1])
+
+
+def restart_commands(fake: FakeSystemd) -> list[psutil.Process]:
+    """The stand-in's `restart` processes still running (an exited one nobody reaped is a zombie: gone)."""
+    return [
+        process
+        for process in psutil.process_iter(["cmdline", "status"])
+        if (process.info["cmdline"] or [])[1:3] == [str(fake.path), "restart"]
+        and process.info["status"] != psutil.STATUS_ZOMBIE
+    ]
+
+
+def test_a_server_killed_mid_restart_keeps_the_unit_locked_while_its_systemctl_runs_then_records_it(tmp_path: Path):
     fake = FakeSystemd(tmp_path / "systemd")
     release = fake.gate_restart("nginx.service")
     with live_server(tmp_path, **environment(fake)) as server:
         server.create_user("operator", PASSWORD, permissions=("restart_service",))
         headers = bearer(server, "operator")
-        with ThreadPoolExecutor(1) as pool:
-            doomed = pool.submit(
-                requests.post, f"{server.url}/api/v1/server/services/nginx/restart", headers=headers, timeout=90
-            )
-            wait_until(lambda: fake.restarts(), timeout=30, message="the restart to be under way")
-            assert server.process is not None
-            server.process.kill()  # no clean shutdown: as in an OOM kill or a power cut
-            server.process.wait()
-            with pytest.raises(requests.ConnectionError):
-                doomed.result()
-        release()
+        path = "/api/v1/server/services/nginx/restart"
+        try:
+            with ThreadPoolExecutor(1) as pool:
+                doomed = pool.submit(requests.post, f"{server.url}{path}", headers=headers, timeout=90)
+                wait_until(lambda: audit_rows(server)[0]["child_pid"], timeout=30, interval=0.5, message="the command")
+                assert server.process is not None
+                server.process.kill()  # no clean shutdown: as in an OOM kill or a power cut
+                server.process.wait()
+                with pytest.raises(requests.ConnectionError):
+                    doomed.result()
+            assert restart_commands(fake), "the restart command runs on in its own session"
 
-        recovered = server.manage("recover_restarts")  # what bin/run does before serving
-        server.start()
+            recovered = server.manage("recover_restarts")  # what bin/run does before serving
+            server.start()
+            headers = bearer(server, "operator")
+            blocked = requests.post(f"{server.url}{path}", headers=headers, timeout=30)
+            (row,) = audit_rows(server)
+        finally:
+            release()
 
-        assert "Marked 1 interrupted restart(s)" in recovered
-        headers = bearer(server, "operator")
-        (row,) = requests.get(f"{server.url}/api/v1/server/restarts/", headers=headers, timeout=10).json()["results"]
-        assert row["status"] == "interrupted"
-        assert row["note"].startswith("interrupted: the server process that ran this restart")
-        again = requests.post(f"{server.url}/api/v1/server/services/nginx/restart", headers=headers, timeout=30)
+        assert "Left 1 restart(s) locked: still under way" in recovered
+        assert (blocked.status_code, row["status"], row["lock"]) == (409, "running", "nginx.service")
+        wait_until(lambda: not restart_commands(fake), timeout=30, message="the restart command to end")
+        recorded = server.manage("recover_restarts")
+        assert "Recorded 1 restart(s) from the unit's state" in recorded
+        (row,) = audit_rows(server)
+        assert (row["status"], row["lock"], row["main_pid_after"]) == ("succeeded", None, 1001)
+        assert row["note"].startswith("the server process that ran this restart (pid ")
+        assert row["note"].endswith(
+            "ended mid-restart; the outcome was read from the unit afterwards: active again, MainPID 337 → 1001"
+        )
+        again = requests.post(f"{server.url}{path}", headers=headers, timeout=30)
         assert again.status_code == 200  # the unit is not locked for good
+        assert fake.restarts() == [["restart", "--", "nginx"]] * 2  # never two at once: the 409 ran nothing

@@ -57,3 +57,27 @@ def test_a_restarts_output_is_cut_to_the_audits_bound():
 
     assert kept.startswith("y" * 8000)
     assert kept.endswith("(1000 more characters cut)")
+
+
+def test_on_start_learns_the_childs_pid_while_it_runs():
+    seen: list[list[str]] = []
+
+    def on_start(pid: int) -> None:
+        seen.append(psutil.Process(pid).cmdline())  # alive (or at worst not yet reaped) at this point
+
+    result = process.run([sys.executable, "-c", "print('done')", "marker-arg"], timeout=10, on_start=on_start)
+
+    assert seen == [[sys.executable, "-c", "print('done')", "marker-arg"]]
+    assert (result.exit_code, result.stdout) == (0, "done\n")
+
+
+def test_a_failing_on_start_is_logged_and_the_child_still_runs_to_its_end(caplog):
+    def on_start(pid: int) -> None:
+        raise RuntimeError("the audit row could not be written")
+
+    result = process.run(
+        [sys.executable, "-c", "import time; time.sleep(0.2); print('finished')"], 10, on_start=on_start
+    )
+
+    assert (result.exit_code, result.stdout, result.timed_out) == (0, "finished\n", False)
+    assert "on_start for" in caplog.text and "the child runs on" in caplog.text

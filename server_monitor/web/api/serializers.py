@@ -97,9 +97,19 @@ class RestartOutcomeSerializer(RestartActionSerializer):
         "background, that it runs and where its outcome will be."
     )
     detail = serializers.CharField(required=False, help_text="On a 503 only: what failed (the same as message).")
+    recorded = serializers.BooleanField(
+        help_text="false when the outcome is not in the audit yet (the database failed): it is written, and the "
+        "unit's lock released, as soon as the database answers; status and the row's fields are the outcome as judged."
+    )
 
     class Meta(RestartActionSerializer.Meta):
-        fields = ["success", "message", "detail", *(f for f in RestartActionSerializer.Meta.fields if f != "message")]
+        fields = [
+            "success",
+            "message",
+            "recorded",
+            "detail",
+            *(field for field in RestartActionSerializer.Meta.fields if field != "message"),
+        ]
         read_only_fields = fields
 
 

@@ -73,15 +73,22 @@ def outcome_response(outcome: Outcome) -> Response:
     """202 while its outcome is to come (awaiting approval, or running in the background),
     200 when it went through, 503 when it failed.
 
-    The body is the services plan's {"success", "message"} on top of the audit row;
-    a 503 also carries `detail`, like every other error answer.
+    The body is the services plan's {"success", "message"} on top of the audit row,
+    and `recorded`: false when the restart's outcome is not in the audit yet (the
+    status and the row's fields are then the outcome as judged); a 503 also carries
+    `detail`, like every other error answer.
     """
     code: int
     if not outcome.success:
         code = status.HTTP_503_SERVICE_UNAVAILABLE
     else:
         code = status.HTTP_200_OK if outcome.finished else status.HTTP_202_ACCEPTED
-    body = {"success": outcome.success, "message": outcome.message, **RestartActionSerializer(outcome.action).data}
+    body = {
+        "success": outcome.success,
+        "message": outcome.message,
+        "recorded": outcome.recorded,
+        **RestartActionSerializer(outcome.action).data,
+    }
     body["message"] = outcome.message  # the answer's words, not the row's (a detached run says where to look)
     if not outcome.success:
         body["detail"] = outcome.message

@@ -138,6 +138,8 @@ def restart_form(request: HttpRequest, name: str) -> HttpResponse:
         return _refused(request, error, name)
     # Awaiting approval, or restarting the proxy in the background: the outcome is still to come.
     level = messages.SUCCESS if outcome.success and outcome.finished else messages.INFO
+    if outcome.success and not outcome.recorded:
+        level = messages.WARNING  # restarted, but the audit does not say so yet
     messages.add_message(
         request, level if outcome.success else messages.ERROR, f"{outcome.message} (audit #{outcome.action.pk})."
     )
