@@ -223,8 +223,9 @@ def _run(action: RestartAction, before: systemd.ServiceStatus, via_proxy: bool) 
         detach.start(action, before)  # first: a database that fails now must not leave the row locked
         try:
             running = audit.refresh(action)
-        except DatabaseError:
-            running, running.status = action, Status.RUNNING  # as the row says: the answer needs no read
+        except DatabaseError:  # the answer needs no read: the row is running, as the transition made it
+            running = action
+            running.status = Status.RUNNING
         logger.info("restart #%s of %s runs in the background: it carries this request", action.pk, before.name)
         return Outcome.detached(running)
     return Outcome.of(verify.run(action, before))
