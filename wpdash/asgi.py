@@ -1,7 +1,7 @@
 """ASGI entry point: HTTP through Django (hot reads by a short path), WebSockets through Channels.
 
 WebSockets are signed in by a JWT access token, or by the session cookie when their
-Origin is one of ALLOWED_HOSTS (see wpdash.ws_auth); under daphne a socket's sends wait
+Origin is one of ALLOWED_HOSTS (see server_monitor.web.sockets.auth); under daphne a socket's sends wait
 while its client is not reading, and a client stalled too long is closed with 4008
 (see wpdash.ws_backpressure).
 """
@@ -24,9 +24,9 @@ django_asgi_app = ASGIHandler()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from server_monitor.web.sockets.auth import WebSocketAuth  # noqa: E402
 from server_monitor.web.sockets.routing import websocket_urlpatterns  # noqa: E402
 from wpdash.hot_reads import HotReads  # noqa: E402
-from wpdash.ws_auth import WebSocketAuth  # noqa: E402
 from wpdash.ws_backpressure import WebSocketBackpressure  # noqa: E402
 
 # Outermost, so every send of every WebSocket waits while its client is not reading (wpdash.ws_backpressure).

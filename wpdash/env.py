@@ -23,15 +23,10 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 
 from server_monitor.adapters.logs.paths import pin_links  # the standard library only: safe while settings load
+from server_monitor.names import JOURNAL_PREFIX, LOG_NAME_RE, UNIT_NAME_RE  # likewise
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
-
-# systemd unit names: letters, digits and ":-_.\@" (systemd.unit(5)); we also refuse
-# a leading "-" so a name can never be read as an option by systemctl or sudo.
-UNIT_NAME_RE = re.compile(r"^[A-Za-z0-9:_.\\@][A-Za-z0-9:_.\\@-]{0,255}$")
-# Log source names appear in URLs: keep them to a safe slug.
-LOG_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 def _raw(name: str, environ: Mapping[str, str] | None) -> str | None:
@@ -185,9 +180,6 @@ def unit_names(name: str, default: Iterable[str], environ: Mapping[str, str] | N
         if not UNIT_NAME_RE.match(unit):
             raise ImproperlyConfigured(f"{name}: {unit!r} is not a valid systemd unit name (or say none).")
     return list(dict.fromkeys(units))
-
-
-JOURNAL_PREFIX = "journal:"  # a log source value naming a systemd unit's journal
 
 
 def log_sources(name: str, default: Mapping[str, str], environ: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -36,7 +36,7 @@ from django.conf import settings
 
 from server_monitor.adapters import process
 from server_monitor.errors import NotAllowed, Unavailable
-from wpdash.env import UNIT_NAME_RE
+from server_monitor.names import UNIT_NAME_RE
 
 TIMEOUT = 10.0  # seconds for one read; a search that reaches it answers with what it found
 MAX_LINES = 500  # as logs.tail.MAX_TAIL_LINES

@@ -19,7 +19,7 @@ from django.conf import settings
 from server_monitor.adapters.process import RunResult, run
 from server_monitor.errors import NotAllowed, NotFound, Unavailable
 from server_monitor.memory_only import before_blocking
-from wpdash.env import UNIT_NAME_RE
+from server_monitor.names import UNIT_NAME_RE, unit_file_name
 
 STATUS_TIMEOUT = 5.0  # seconds for `systemctl show`
 RESTART_TIMEOUT = 30.0  # seconds for `systemctl restart`
@@ -36,20 +36,6 @@ PROPERTIES = (
     "MainPID",
     "MemoryCurrent",
     "ActiveEnterTimestampMonotonic",
-)
-# Unit types systemctl recognises as a suffix; a bare name means NAME.service.
-UNIT_SUFFIXES = (
-    ".service",
-    ".socket",
-    ".target",
-    ".device",
-    ".mount",
-    ".automount",
-    ".swap",
-    ".timer",
-    ".path",
-    ".slice",
-    ".scope",
 )
 NO_SYSTEMD_MARKERS = ("System has not been booted with systemd", "Failed to connect to bus")
 NOT_RUNNING = "systemd is not running on this host"
@@ -112,10 +98,6 @@ def check_name(name: object) -> str:
     if not isinstance(name, str) or name not in allowlist() or not UNIT_NAME_RE.fullmatch(name):
         raise ServiceNotAllowed("This service is not in the allowlist (WPDASH_SERVICES).")
     return name
-
-
-def unit_file_name(name: str) -> str:
-    return name if name.endswith(UNIT_SUFFIXES) else f"{name}.service"
 
 
 # --- parsing ------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from server_monitor.adapters.logs.paths import (
     permission_advice,
 )
 from server_monitor.errors import DomainError, NotAllowed
-from wpdash.env import JOURNAL_PREFIX
+from server_monitor.names import JOURNAL_PREFIX
 
 logger = logging.getLogger("server_monitor.logs")
 

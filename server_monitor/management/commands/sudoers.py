@@ -21,7 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from wpdash.env import UNIT_NAME_RE
+from server_monitor.names import UNIT_NAME_RE
 
 # Debian's and systemd's rule for user names, narrowed to what sudoers reads as a
 # plain user name (no %group, no #uid, no ALL, nothing it would need escaped).

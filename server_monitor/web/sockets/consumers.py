@@ -13,8 +13,8 @@ from server_monitor.adapters.logs import sources, tail
 from server_monitor.errors import DomainError, NotSignedIn
 from server_monitor.web.errors import close_code
 from server_monitor.web.sockets import revocation
+from server_monitor.web.sockets.auth import WS_SUBPROTOCOL
 from server_monitor.workflows.logs import fanout
-from wpdash.ws_auth import WS_SUBPROTOCOL
 
 logger = logging.getLogger("server_monitor.consumers")
 

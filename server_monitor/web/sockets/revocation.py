@@ -1,6 +1,6 @@
 """Open sockets end when what signed them in does.
 
-A WebSocket is signed in once, at its handshake (wpdash.ws_auth), and may stay open
+A WebSocket is signed in once, at its handshake (server_monitor.web.sockets.auth), and may stay open
 for hours. So each signed-in socket is registered here with its credential, and one
 check per process asks the database every CHECK_SECONDS about all of them at once:
 
@@ -51,7 +51,7 @@ from django.utils.crypto import constant_time_compare
 from django.utils.module_loading import import_string
 
 from server_monitor.web.authentication import account_stamp
-from wpdash.ws_auth import TOKEN_ACCOUNT
+from server_monitor.web.sockets.auth import TOKEN_ACCOUNT
 
 logger = logging.getLogger("server_monitor.sockets")
 
