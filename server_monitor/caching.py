@@ -27,6 +27,15 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 _registry: dict[str, TTLCache] = {}
+_others: dict[str, Callable[[], None]] = {}  # caches of another kind: name -> how to empty it
+
+
+def _now() -> float:
+    # Looked up on every call, not bound once: a test that moves the monotonic clock
+    # forward sees every cache expire as it would.
+    return time.monotonic()
+
+
 _registry_lock = threading.Lock()
 
 
@@ -37,7 +46,7 @@ class TTLCache(Generic[K, V]):
     def __init__(self, name: str, seconds: float, maxsize: int = 1024) -> None:
         self.name = name
         self._lock = threading.Lock()
-        self._store: _Store[K, V] = _Store(maxsize=maxsize, ttl=seconds, timer=time.monotonic)
+        self._store: _Store[K, V] = _Store(maxsize=maxsize, ttl=seconds, timer=_now)
         with _registry_lock:
             _registry[name] = self
 
@@ -72,9 +81,16 @@ class TTLCache(Generic[K, V]):
                 self._store.pop(key, None)
 
 
-def clear_all() -> None:
-    """Empty every cache of this process."""
+def register(name: str, clear: Callable[[], None]) -> None:
+    """A cache of another kind (Netdata's single-flight fetches) that clear_all() empties too;
+    a later one under the same name replaces it."""
     with _registry_lock:
-        caches = list(_registry.values())
-    for cache in caches:
-        cache.forget()
+        _others[name] = clear
+
+
+def clear_all() -> None:
+    """Empty every cache of this process: what one expiry later looks like."""
+    with _registry_lock:
+        clears = [cache.forget for cache in _registry.values()] + list(_others.values())
+    for clear in clears:
+        clear()

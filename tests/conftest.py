@@ -93,23 +93,18 @@ def fake_systemd(tmp_path, settings):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """The cache (locmem in tests) would carry one test's cached answers into the next."""
+    """Kept answers (server_monitor.caching, and Django's cache: locmem in tests) would
+    carry one test's answers into the next; a rolled-back test fires no signal, and its
+    user ids come back."""
     from django.core.cache import cache
 
-    from server_monitor.adapters.systemd import forget_statuses
-    from server_monitor.web.authentication import forget_tokens, forget_users
-    from server_monitor.web.health import forget_verdict
+    from server_monitor import caching
 
     cache.clear()
-    forget_users()  # a rolled-back test fires no signal, and its user ids come back
-    forget_tokens()
-    forget_statuses()
-    forget_verdict()
+    caching.clear_all()
     yield
     cache.clear()
-    forget_users()
-    forget_tokens()
-    forget_statuses()
+    caching.clear_all()
 
 
 # --- real servers shared by the session -----------------------------------------------

@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP through Django (hot reads by a short path), WebSockets through Channels.
+"""ASGI entry point: HTTP through Django, WebSockets through Channels.
 
 WebSockets are signed in by a JWT access token, or by the session cookie when their
 Origin is one of ALLOWED_HOSTS (see server_monitor.web.sockets.auth); under daphne a socket's sends wait
@@ -26,11 +26,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from server_monitor.web.sockets.auth import WebSocketAuth  # noqa: E402
 from server_monitor.web.sockets.routing import websocket_urlpatterns  # noqa: E402
-from wpdash.hot_reads import HotReads  # noqa: E402
 from wpdash.ws_backpressure import WebSocketBackpressure  # noqa: E402
 
 # Outermost, so every send of every WebSocket waits while its client is not reading (wpdash.ws_backpressure).
 websocket_application = WebSocketBackpressure(WebSocketAuth(URLRouter(websocket_urlpatterns)))
 
-# The read-only GETs a dashboard polls take a short path; all else is Django's (wpdash.hot_reads).
-application = ProtocolTypeRouter({"http": HotReads(django_asgi_app), "websocket": websocket_application})
+application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application})

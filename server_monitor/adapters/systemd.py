@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from server_monitor import caching
 from server_monitor.adapters.process import RunResult, run
 from server_monitor.errors import NotAllowed, NotFound, Unavailable
-from server_monitor.memory_only import before_blocking
 from server_monitor.names import UNIT_NAME_RE, unit_file_name
 
 STATUS_TIMEOUT = 5.0  # seconds for `systemctl show`
@@ -235,30 +235,27 @@ def _show(names: Sequence[str]) -> str:
 # Open dashboards refresh every 10 s, each at its own moment: for STATUS_CACHE_SECONDS
 # the last answer serves them all, so ten tabs cost about the systemctl of two, and a
 # restart from this process forgets it at once. A unit that changes by itself shows
-# at most this much later.
+# at most this much later. Keyed by systemctl and the allowlist, as tests change both.
 STATUS_CACHE_SECONDS = 5.0
-_listed: tuple[tuple[str, tuple[str, ...]], float, list[ServiceStatus]] | None = None
+statuses_cache: caching.TTLCache[tuple[str, tuple[str, ...]], list[ServiceStatus]] = caching.TTLCache(
+    "systemd statuses", STATUS_CACHE_SECONDS, maxsize=8
+)
 
 
 def list_statuses() -> list[ServiceStatus]:
     """Every installed allowlisted unit, from one `systemctl show` process (or its
     answer of less than STATUS_CACHE_SECONDS ago; a failure is not kept)."""
-    global _listed
     names = allowlist()
-    key, now = (_systemctl(), tuple(names)), time.monotonic()
-    listed = _listed
-    if listed is not None and listed[0] == key and now < listed[1]:
-        return list(listed[2])
-    before_blocking("systemctl show")
-    statuses = statuses_from_show(names, _show(names), monotonic_now())
-    _listed = (key, now + STATUS_CACHE_SECONDS, statuses)
-    return list(statuses)
+
+    def ask() -> list[ServiceStatus]:
+        return statuses_from_show(names, _show(names), monotonic_now())
+
+    return list(statuses_cache.get_or_compute((_systemctl(), tuple(names)), ask))
 
 
 def forget_statuses() -> None:
-    """The next list_statuses() asks systemd (a unit is being restarted, or tests)."""
-    global _listed
-    _listed = None
+    """The next list_statuses() asks systemd (a unit is being restarted)."""
+    statuses_cache.forget()
 
 
 def get_status(name: str) -> ServiceStatus:

@@ -38,7 +38,6 @@ not simplejwt's blacklist.
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any, cast
 
 from django.contrib.auth import get_user_model
@@ -53,7 +52,7 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import RefreshToken, Token
 from rest_framework_simplejwt.utils import aware_utcnow
 
-from server_monitor.memory_only import before_blocking
+from server_monitor import caching
 
 USER_CACHE_SECONDS = 5.0
 MAX_CACHED_USERS = 1024  # ids come from signed tokens only; the bound is for the day that is not so
@@ -64,9 +63,14 @@ ACCOUNT_CLAIM = "account"
 ACCOUNT_KEY_SALT = "wpdash.authentication.account"
 REVOKED = "This token was issued before the account's password or status changed: sign in again."
 
-_users: dict[Any, tuple[float, Any, str]] = {}  # user id -> (expiry, user, its account stamp)
-_tokens: dict[bytes, Token] = {}  # raw token -> the validated token (shared: callers must not modify it)
-_lock = threading.Lock()
+# user id -> (the user, its account stamp)
+users_cache: caching.TTLCache[Any, tuple[AbstractBaseUser, str]] = caching.TTLCache(
+    "jwt users", USER_CACHE_SECONDS, MAX_CACHED_USERS
+)
+# raw token -> the validated token (shared: callers must not modify it). Kept at most as long
+# as any access token lives; its expiry is checked on every use all the same.
+tokens_cache: caching.TTLCache[bytes, Token] = caching.TTLCache("checked tokens", 3600.0, MAX_CACHED_TOKENS)
+_generation_lock = threading.Lock()
 _generation = 0  # counts forget_users(): a lookup that overlapped one is not kept
 
 
@@ -110,40 +114,30 @@ def current_account(token: Token) -> AbstractBaseUser:
 
 class CachedUserJWTAuthentication(JWTAuthentication):
     def get_validated_token(self, raw_token: bytes) -> Token:
-        with _lock:
-            kept = _tokens.get(raw_token)
+        kept = tokens_cache.get(raw_token)
         if kept is not None:
             try:
                 kept.check_exp(current_time=aware_utcnow())  # what Token.verify checks of the clock
             except TokenError:
-                with _lock:
-                    _tokens.pop(raw_token, None)  # expired since: checked in full below, for simplejwt's refusal
+                tokens_cache.forget(raw_token)  # expired since: checked in full below, for simplejwt's refusal
             else:
                 return kept
         token = super().get_validated_token(raw_token)  # raises for any token that fails
-        with _lock:
-            if len(_tokens) >= MAX_CACHED_TOKENS:
-                _tokens.clear()
-            _tokens[raw_token] = token  # even across a forget_tokens(): it passed, under the one key
-        return token
+        return tokens_cache.set(raw_token, token)  # it passed, under the one key
 
     # The stub's return type is a TypeVar bound to nothing here: no override can match it.
     def get_user(self, validated_token: Token) -> AbstractBaseUser:  # type: ignore[override]
         user_id = validated_token.get(api_settings.USER_ID_CLAIM)
-        now = time.monotonic()
-        with _lock:
-            cached, generation = _users.get(user_id), _generation
-        if cached is None or cached[0] <= now:
-            before_blocking("the user's database row")
+        cached = users_cache.get(user_id)
+        if cached is None:
+            with _generation_lock:
+                generation = _generation
             user = super().get_user(validated_token)  # the query, and simplejwt's own checks
-            stamp = account_stamp(user)
-            with _lock:
-                if len(_users) >= MAX_CACHED_USERS:
-                    _users.clear()
+            cached = (user, account_stamp(user))
+            with _generation_lock:
                 if generation == _generation:  # no change was announced while we asked
-                    _users[user_id] = (now + USER_CACHE_SECONDS, user, stamp)
-        else:
-            _, user, stamp = cached
+                    users_cache.set(user_id, cached)
+        user, stamp = cached
         check_account(validated_token, stamp)
         return user
 
@@ -151,15 +145,9 @@ class CachedUserJWTAuthentication(JWTAuthentication):
 def forget_users(**_: object) -> None:
     """Any change to a user, their permissions or groups: ask the database again."""
     global _generation
-    with _lock:
-        _users.clear()
+    with _generation_lock:
+        users_cache.forget()
         _generation += 1
-
-
-def forget_tokens() -> None:
-    """Check every token in full again (tests)."""
-    with _lock:
-        _tokens.clear()
 
 
 def connect_signals() -> None:

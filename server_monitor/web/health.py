@@ -9,59 +9,53 @@ row's timestamp (models.Heartbeat).
 
 The verdict is kept for VERDICT_SECONDS: a monitor asking every few seconds always
 gets a fresh one, and a flood of these unauthenticated requests costs one write a
-second and no request thread (wpdash.hot_reads answers a kept verdict in the event
-loop), so it cannot crowd out signed-in users. One check runs at a time: while one
+second, so it cannot crowd out signed-in users. One check runs at a time: while one
 waits for a lock, others answer the verdict before it rather than queue behind it.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 
 from django.db import DatabaseError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from server_monitor.memory_only import before_blocking
+from server_monitor import caching
 from server_monitor.models import Heartbeat
 
 VERDICT_SECONDS = 1.0
-_verdict: tuple[float, bool] | None = None  # (monotonic time it expires, the database took the write)
+VERDICT = "database takes a write"
+verdicts: caching.TTLCache[str, bool] = caching.TTLCache("healthz verdict", VERDICT_SECONDS, maxsize=1)
 _checking = threading.Lock()  # held by the one check under way
+_last_verdict: bool | None = None  # answered while a check is under way, however old
 
 
 def database_answers() -> bool:
     """Whether the database took a committed write in the last VERDICT_SECONDS."""
-    global _verdict
-    verdict = _verdict
-    if verdict is not None and (time.monotonic() < verdict[0] or _checking.locked()):
-        return verdict[1]  # fresh, or a check is under way: the last verdict until it ends
-    before_blocking("the database check")
-    if verdict is None:
-        _checking.acquire()  # the very first check: there is no verdict to answer meanwhile
-    elif not _checking.acquire(blocking=False):
-        return verdict[1]  # a check began since the look above: the verdict before it
+    global _last_verdict
+    fresh = verdicts.get(VERDICT)
+    if fresh is not None:
+        return fresh
+    last = _last_verdict
+    # The very first check waits for the lock: there is no verdict to answer meanwhile.
+    if not _checking.acquire(blocking=last is None):
+        assert last is not None
+        return last  # a check is under way: the verdict before it, not a queue behind it
     try:
-        verdict = _verdict
-        if verdict is not None and time.monotonic() < verdict[0]:
-            return verdict[1]  # another check ended while this one waited
+        fresh = verdicts.get(VERDICT)
+        if fresh is not None:
+            return fresh  # another check ended while this one waited
         try:
             Heartbeat.beat()
             answered = True
         except DatabaseError:
             answered = False
-        _verdict = (time.monotonic() + VERDICT_SECONDS, answered)
-        return answered
+        _last_verdict = answered
+        return verdicts.set(VERDICT, answered)
     finally:
         _checking.release()
-
-
-def forget_verdict() -> None:
-    """The next /healthz asks the database (tests)."""
-    global _verdict
-    _verdict = None
 
 
 @require_GET

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from typing import Any
 
 from django.conf import settings
 
-from server_monitor.adapters.metrics.netdata import NetdataClient, shown_url
+from server_monitor import caching
+from server_monitor.adapters.metrics.netdata import CACHE_SECONDS, NetdataClient, shown_url
 from server_monitor.adapters.metrics.sampler import LocalSampler
 from server_monitor.adapters.metrics.series import SERIES, SOURCES, MetricsUnavailable, Point, result
 from server_monitor.adapters.metrics.windows import DEFAULT_RANGE, RANGES, Range, get_range
@@ -51,17 +51,22 @@ DOWN_SECONDS = 15.0
 _lock = threading.Lock()
 _client: NetdataClient | None = None
 _sampler: LocalSampler | None = None
-_down_until: dict[str, float] = {}  # NETDATA_URL -> monotonic time; present while down
-# range -> (its window's answer, the 5m answer, their merge): while Netdata's cached
-# answers are the same objects, so is the merge (kept by reference, compared with `is`).
-_merged: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {}
+_cache_seconds = CACHE_SECONDS
+# The answer for (source setting, NETDATA_URL, range), made once per Netdata cache interval
+# however many dashboards ask: the one place a shaped answer is kept.
+answers: caching.TTLCache[tuple[str, str, str], dict[str, Any]] = caching.TTLCache(
+    "metrics answers", CACHE_SECONDS, maxsize=32
+)
+# NETDATA_URL -> True while auto mode goes straight to local sampling after a failure.
+down_marks: caching.TTLCache[str, bool] = caching.TTLCache("netdata down marks", DOWN_SECONDS, maxsize=8)
+_known_down: set[str] = set()  # URLs whose outage was logged: one line when it begins, one when it ends
 
 
 def netdata_client() -> NetdataClient:
     global _client
     with _lock:
         if _client is None:
-            _client = NetdataClient()
+            _client = NetdataClient(cache_seconds=_cache_seconds)
         return _client
 
 
@@ -91,27 +96,26 @@ def get_metrics(range_name: str = DEFAULT_RANGE) -> dict[str, Any]:
     whichever range is asked, so the big number of a card does not change with the
     range; ``average`` is the window's own mean. Raises ValueError for a range not in
     RANGES, and MetricsUnavailable when the source is ``netdata`` and Netdata cannot
-    answer. The answer may be shared with other requests: callers must not modify it.
+    answer. The answer is shared with other requests for a cache interval: callers
+    must not modify it.
     """
     range_ = get_range(range_name)
+    key = (settings.WPDASH_METRICS_SOURCE, settings.NETDATA_URL, range_.name)
+    return answers.get_or_compute(key, lambda: _answer(range_))
+
+
+def _answer(range_: Range) -> dict[str, Any]:
     answer = _window(range_)
     if range_.name == LATEST_RANGE:
         return answer
-    latest_range = get_range(LATEST_RANGE)
     if answer["source"] == "local":  # no second try of a Netdata that just failed
-        latest = local_metrics(latest_range)
+        latest = local_metrics(get_range(LATEST_RANGE))
     else:
         try:
-            latest = netdata_client().metrics(latest_range, _local_disk)  # cached: open pages ask for it too
+            latest = get_metrics(LATEST_RANGE)  # the kept 5m answer: open pages ask for it too
         except MetricsUnavailable:
             return answer  # the window's own newest value is still the best there is
-    merged = _merged.get(range_.name)
-    if merged is not None and merged[0] is answer and merged[1] is latest:
-        return merged[2]  # the same cached Netdata answers: the same merge
-    # New dicts: a Netdata answer is shared with other requests while its charts are cached.
-    combined = {**answer, **{key: {**answer[key], "current": latest[key]["current"]} for key in SERIES}}
-    _merged[range_.name] = (answer, latest, combined)
-    return combined
+    return {**answer, **{key: {**answer[key], "current": latest[key]["current"]} for key in SERIES}}
 
 
 def _window(range_: Range) -> dict[str, Any]:
@@ -124,21 +128,21 @@ def _window(range_: Range) -> dict[str, Any]:
     # Sample locally all along, so a fallback shows history instead of starting empty.
     sampler()
     url = settings.NETDATA_URL
-    with _lock:
-        down = time.monotonic() < _down_until.get(url, 0.0)
-    if down:
+    if down_marks.get(url):
         return local_metrics(range_)
     try:
         answer = client.metrics(range_, _local_disk)
     except MetricsUnavailable as exc:
+        down_marks.set(url, True)
         with _lock:
-            was_down = url in _down_until
-            _down_until[url] = time.monotonic() + DOWN_SECONDS
+            was_down = url in _known_down
+            _known_down.add(url)
         if not was_down:  # log the change, not every retry of a long outage
             logger.warning("Netdata unavailable, using local metrics: %s", exc.detail)
         return local_metrics(range_)
     with _lock:
-        recovered = _down_until.pop(url, None) is not None
+        recovered = url in _known_down
+        _known_down.discard(url)
     if recovered:
         logger.info("Netdata at %s answers again", url)
     return answer
@@ -160,14 +164,18 @@ def shown_netdata_url() -> str:
     return shown_url(settings.NETDATA_URL)
 
 
-def reset() -> None:
-    """Forget clients, caches, the down mark and local history (for tests)."""
-    global _client, _sampler
+def reset(cache_seconds: float = CACHE_SECONDS) -> None:
+    """Forget clients, kept answers, the down marks and local history (for tests);
+    `cache_seconds`: how long Netdata's charts and the answers made of them are kept
+    from now on (a test that must see every request share one fetch asks for long)."""
+    global _client, _sampler, _cache_seconds, answers
     with _lock:
         client, local = _client, _sampler
         _client = _sampler = None
-        _down_until.clear()
-        _merged.clear()
+        _cache_seconds = cache_seconds
+        _known_down.clear()
+    answers = caching.TTLCache("metrics answers", cache_seconds, maxsize=32)
+    down_marks.forget()
     if client is not None:
         client.close()
     if local is not None:

@@ -25,7 +25,7 @@ def test_100_concurrent_requests_cost_netdata_one_fetch_per_chart(netdata, setti
     settings.NETDATA_URL = netdata.url
     # All 100 must fall in one cache interval however slow this machine is: what is
     # under test is that they share fetches, not how fast they run.
-    monkeypatch.setattr(netdata_module, "CACHE_SECONDS", 60.0)
+    metrics.reset(cache_seconds=60.0)
     user = get_user_model().objects.create_user("dashboard", password=None)
     logged_before = netdata.data_requests()
     start = threading.Barrier(100)
@@ -147,7 +147,7 @@ def test_a_crashing_fetch_reaches_its_waiters_and_is_not_cached():
 def test_a_cached_window_is_shaped_once_and_no_range_changes_it(netdata, settings, db, monkeypatch):
     settings.WPDASH_METRICS_SOURCE = "netdata"
     settings.NETDATA_URL = netdata.url
-    monkeypatch.setattr(netdata_module, "CACHE_SECONDS", 60.0)
+    metrics.reset(cache_seconds=60.0)
     shaped: list[str] = []
     shape = netdata_module.series.result
 
@@ -171,14 +171,14 @@ def test_a_cached_window_is_shaped_once_and_no_range_changes_it(netdata, setting
 
 @pytest.mark.parametrize("range_name", ["5m", "1h", "24h"])
 def test_while_the_charts_are_cached_every_request_gets_the_same_answer(netdata, settings, monkeypatch, range_name):
-    """Shaped, and for 1h and 24h merged with the 5m card numbers, once per cached fetch."""
+    """Shaped, and for 1h and 24h merged with the 5m card numbers, once per kept answer."""
     settings.WPDASH_METRICS_SOURCE = "netdata"
     settings.NETDATA_URL = netdata.url
-    monkeypatch.setattr(netdata_module, "CACHE_SECONDS", 60.0)
+    metrics.reset(cache_seconds=60.0)
     first = metrics.get_metrics(range_name)
     again = metrics.get_metrics(range_name)
     assert again is first
-    metrics.netdata_client().cache = SingleFlightCache(ttl=60.0, abandon_after=netdata_module.DEADLINE)  # expired
+    metrics.reset(cache_seconds=60.0)  # the interval is over: charts fetched, shaped and merged anew
     fresh = metrics.get_metrics(range_name)
     assert fresh is not first  # new charts: shaped and merged anew
     assert metrics.get_metrics(range_name) is fresh

@@ -13,6 +13,7 @@ from typing import Any
 import psutil
 import pytest
 
+from server_monitor import caching
 from server_monitor.adapters.metrics.windows import RANGES, Range
 from server_monitor.workflows import metrics
 from tests.support.netdata import NetdataServer
@@ -110,7 +111,7 @@ def bracketed(netdata: NetdataServer, range_: Range, ours: Callable[[], Any], **
     (a window moves every 5 s, and Netdata may still revise its newest second)."""
     for _ in range(10):
         first = direct_answers(netdata, range_, **window)
-        metrics.netdata_client().cache.clear()
+        caching.clear_all()
         answer = ours()
         if direct_answers(netdata, range_, **window) == first:
             return answer, first
@@ -148,7 +149,7 @@ def test_points_are_oldest_first_and_current_is_the_newest_point(netdata_source,
     answers: list[dict[str, Any]] = []
 
     def newest_point_has_data() -> bool:
-        metrics.netdata_client().cache.clear()
+        caching.clear_all()
         answers.append(viewer_client.get(URL, {"range": "5m"}).json())
         return all(answers[-1][key]["points"][-1]["value"] is not None for key in KEYS)
 

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from server_monitor import caching
 from server_monitor.adapters.metrics import netdata as netdata_module
 from server_monitor.workflows import metrics
 from tests.support.fake_netdata import http_server, late, recorded, recorded_netdata, silent_server
@@ -45,7 +46,7 @@ def test_a_stopped_netdata_gives_503_in_netdata_mode_and_local_numbers_in_auto_m
         assert viewer_client.get(URL).json()["source"] == "netdata"
     finally:
         server.stop()
-    metrics.netdata_client().cache.clear()  # what one cache interval later looks like
+    caching.clear_all()  # what one cache interval later looks like
 
     started = time.monotonic()
     response = viewer_client.get(URL)
@@ -66,7 +67,7 @@ def test_auto_mode_stops_asking_a_down_netdata_for_a_while(viewer_client, settin
     settings.NETDATA_URL = f"http://127.0.0.1:{free_port()}"  # nothing listens there
 
     first = viewer_client.get(URL)
-    metrics.netdata_client().cache.clear()
+    metrics.netdata_client().cache.clear()  # the charts expired; the down mark has not
     second = viewer_client.get(URL, {"range": "1h"})
 
     assert first.status_code == second.status_code == 200
@@ -77,9 +78,8 @@ def test_auto_mode_stops_asking_a_down_netdata_for_a_while(viewer_client, settin
 def test_auto_mode_asks_netdata_again_once_the_down_mark_expires(viewer_client, settings, monkeypatch, netdata_asked):
     settings.WPDASH_METRICS_SOURCE = "auto"
     settings.NETDATA_URL = f"http://127.0.0.1:{free_port()}"
-    monkeypatch.setattr(metrics, "DOWN_SECONDS", 0.0)
-
     viewer_client.get(URL)
+    metrics.down_marks.forget()  # DOWN_SECONDS have passed
     viewer_client.get(URL, {"range": "1h"})
 
     assert netdata_asked == ["5m", "1h"]
@@ -87,7 +87,6 @@ def test_auto_mode_asks_netdata_again_once_the_down_mark_expires(viewer_client, 
 
 def test_auto_mode_returns_to_netdata_when_it_answers_again(viewer_client, settings, monkeypatch, caplog):
     settings.WPDASH_METRICS_SOURCE = "auto"
-    monkeypatch.setattr(metrics, "DOWN_SECONDS", 0.0)  # retry on every request
     broken = [True]
 
     def flaky_netdata(path: str, query: dict[str, str]) -> tuple[int, str, bytes]:
@@ -97,10 +96,10 @@ def test_auto_mode_returns_to_netdata_when_it_answers_again(viewer_client, setti
         settings.NETDATA_URL = url
         sources = []
         for _ in range(2):
-            metrics.netdata_client().cache.clear()
+            caching.clear_all()  # the answer, the charts and the down mark expired: a retry
             sources.append(viewer_client.get(URL).json()["source"])
         broken[0] = False
-        metrics.netdata_client().cache.clear()
+        caching.clear_all()
         sources.append(viewer_client.get(URL).json()["source"])
 
     assert sources == ["local", "local", "netdata"]

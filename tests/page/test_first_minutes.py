@@ -113,14 +113,12 @@ def test_a_window_with_leading_gaps_says_where_its_history_begins():
 def test_the_current_value_is_the_same_in_every_range_and_the_average_is_the_windows(
     netdata, settings, viewer_client, monkeypatch
 ):
-    from server_monitor.adapters.metrics import netdata as netdata_module
 
     settings.WPDASH_METRICS_SOURCE = "netdata"
     settings.NETDATA_URL = netdata.url
-    monkeypatch.setattr(netdata_module, "CACHE_SECONDS", 60.0)  # one refresh: every range from the same fetches
     metrics.reset()
     metrics_with_values(viewer_client, *metrics.SERIES)  # a young Netdata has no complete interval yet
-    metrics.reset()
+    metrics.reset(cache_seconds=60.0)  # one refresh: every range from the same fetches
     try:
         answers = {name: viewer_client.get("/api/v1/server/metrics", {"range": name}).json() for name in metrics.RANGES}
     finally:

@@ -8,6 +8,7 @@ with a reason, never a 500) and the access token issued before it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pytest
@@ -96,8 +97,8 @@ def test_a_change_made_by_another_process_ends_access_once_the_cached_user_expir
     pair = sign_in()
     assert me(pair["access"]) == 200
     get_user_model().objects.filter(pk=viewer.pk).update(password=make_password(NEW_PASSWORD))
-    now = authentication.time.monotonic()
-    monkeypatch.setattr(authentication.time, "monotonic", lambda: now + authentication.USER_CACHE_SECONDS + 0.1)
+    now = time.monotonic()
+    monkeypatch.setattr(time, "monotonic", lambda: now + authentication.USER_CACHE_SECONDS + 0.1)  # the clock moves on
 
     assert me(pair["access"]) == 401
     assert refresh(pair["refresh"]).status_code == 401  # the refresh asks the database itself

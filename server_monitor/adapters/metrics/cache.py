@@ -18,8 +18,6 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from server_monitor.memory_only import before_blocking
-
 T = TypeVar("T")
 
 
@@ -46,14 +44,13 @@ class SingleFlightCache(Generic[T]):
         `fetch` must not raise: it returns its outcome (errors included) as a value, so
         each waiter can turn it into its own exception. `start` runs a callable
         (e.g. a thread pool's submit); it is called outside the lock. Anything but a
-        finished, fresh outcome means waiting: WouldBlock in memory-only mode.
+        finished, fresh outcome means waiting.
         """
         with self._lock:
             now = self._clock()
             entry = self._entries.get(key)
             if entry is not None and entry.future.done() and now < entry.expires:
                 return entry.future
-            before_blocking("a Netdata fetch")
             if entry is not None:
                 if not entry.future.done() and now - entry.started < self.abandon_after:
                     return entry.future

@@ -33,6 +33,7 @@ import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 
+from server_monitor import caching
 from server_monitor.adapters.metrics import series
 from server_monitor.adapters.metrics.cache import SingleFlightCache
 from server_monitor.adapters.metrics.series import MetricsUnavailable, Point
@@ -231,16 +232,14 @@ def _read_body(response: requests.Response, deadline: float) -> bytes:
 class NetdataClient:
     """One per process: the pooled session, the fetch pool and the short cache."""
 
-    def __init__(self) -> None:
+    def __init__(self, cache_seconds: float = CACHE_SECONDS) -> None:
         self.session = _new_session()
-        self.cache: SingleFlightCache[Outcome] = SingleFlightCache(ttl=CACHE_SECONDS, abandon_after=DEADLINE)
+        self.cache: SingleFlightCache[Outcome] = SingleFlightCache(ttl=cache_seconds, abandon_after=DEADLINE)
+        caching.register("netdata charts", self.cache.clear)
         self._pool = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="wpdash-netdata")
         # HTTP requests sent, per chart: what the single-flight cache is meant to keep low.
         self.fetches: Counter[str] = Counter()
         self._fetches_lock = threading.Lock()
-        # The last answer shaped per (range, before), with the charts it was shaped from:
-        # while the cache hands out those very charts, the answer is the same.
-        self._shaped: dict[tuple[str, int | None], tuple[dict[str, ChartData], dict[str, Any]]] = {}
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -307,15 +306,8 @@ class NetdataClient:
         self, range_: Range, local_disk: Callable[[Range], Sequence[Point]], before: int | None = None
     ) -> dict[str, Any]:
         """The result shape from Netdata; the root file system is measured locally
-        (`local_disk`) when Netdata has no chart for it.
-
-        The answer is shared by every request until the cached charts change: callers
-        must not modify it."""
+        (`local_disk`) when Netdata has no chart for it."""
         charts = self.charts(range_, before)
-        key = (range_.name, before)
-        shaped = self._shaped.get(key)  # a dict read and write are atomic: no lock needed
-        if shaped is not None and shaped[0].keys() == charts.keys() and all(shaped[0][c] is charts[c] for c in charts):
-            return shaped[1]
         disk = charts.get(ROOT_DISK_CHART)
         points: dict[str, Sequence[Point]] = {
             "cpu": cpu_points(charts["system.cpu"]),
@@ -325,6 +317,4 @@ class NetdataClient:
             "network_in": net_points(charts["system.net"], "received"),
             "network_out": net_points(charts["system.net"], "sent"),
         }
-        answer = series.result("netdata", range_, points)
-        self._shaped[key] = (charts, answer)
-        return answer
+        return series.result("netdata", range_, points)

@@ -29,7 +29,6 @@ import psutil
 
 from server_monitor.adapters.metrics.series import SERIES, Point
 from server_monitor.adapters.metrics.windows import Range, bucket_ends, bucket_index
-from server_monitor.memory_only import before_blocking
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +171,6 @@ class LocalSampler:
         first answer already has ram and disk (rates need a second sample)."""
         if self._thread is not None:
             return
-        before_blocking("the first host sample")
         with self._start_lock:  # concurrent first requests all wait for that first sample
             if self._thread is not None:
                 return
