@@ -1,8 +1,8 @@
 """wpdash settings: everything comes from the environment (see README, "Settings").
 
 Defaults are the embedded, safe ones: SQLite and a generated secret key in the data
-directory, DEBUG off, the in-memory channel layer. A bad value stops start-up with
-ImproperlyConfigured naming the variable.
+directory, an in-process cache, DEBUG off. A bad value stops start-up with one line
+naming the variable (env.settings_or_exit).
 """
 
 from __future__ import annotations
@@ -80,10 +80,6 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.envstr("REDIS_URL", "")
-# No channel layer: nothing sends between consumers (each process follows its logs
-# itself, restarts answer their requester and reach other dashboards on their next
-# refresh), and a layer would give every socket a channel and a receive loop for
-# nothing. See docs/architecture.md, "Decisions".
 if REDIS_URL:
     REDIS_URL = env.envurl("REDIS_URL", "", ["redis", "rediss", "unix"])
     # Several daphne processes share the cache (the set-up checks shown to admins).

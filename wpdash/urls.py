@@ -24,6 +24,9 @@ browsable_api_auth = (
 )
 
 urlpatterns = [
+    # First: the API is what open dashboards and scripts ask all day, and Django tries
+    # the patterns in order.
+    path("api/v1/server/", include("server_monitor.web.api.urls")),
     path("", pages.status_page, name="status"),
     path("partials/metrics", pages.metrics_fragment, name="fragment-metrics"),
     path("partials/services", pages.services_fragment, name="fragment-services"),
@@ -42,7 +45,6 @@ urlpatterns = [
     path("", include(browsable_api_auth)),
     re_path(r"^api/v1/schema/?$", SchemaView.as_view(), name="schema"),
     re_path(r"^api/v1/docs/?$", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
-    path("api/v1/server/", include("server_monitor.web.api.urls")),
 ]
 
 handler400 = "wpdash.errors.bad_request"

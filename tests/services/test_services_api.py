@@ -5,8 +5,12 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+import requests
 
 from server_monitor.adapters import systemd
+from tests.support.servers import live_server
+from tests.support.systemd import FakeSystemd
+from tests.support.users import PASSWORD
 
 LIST = "/api/v1/server/services/"
 
@@ -151,3 +155,21 @@ def test_garbage_from_systemctl_is_a_503_not_a_crash(viewer_client, fake_systemd
 
     assert response.status_code == 503
     assert "not KEY=VALUE" in response.json()["detail"]
+
+
+def test_a_failing_systemctl_is_asked_once_per_request_through_daphne(tmp_path):
+    """One request path: a GET answered 503 ran `systemctl show` once, not once in a
+    short path and again in Django (the failure is not kept, so each GET asks anew)."""
+    fake = FakeSystemd(tmp_path / "systemd")
+    fake.go_offline()
+    with live_server(tmp_path, WPDASH_SYSTEMCTL=str(fake.path), WPDASH_SUDO="off") as server:
+        server.create_user("viewer", PASSWORD)
+        token = requests.post(
+            f"{server.url}/api/v1/auth/token", json={"username": "viewer", "password": PASSWORD}, timeout=10
+        ).json()["access"]
+        asked_before = len(fake.invocations())
+        for _ in range(3):
+            response = requests.get(f"{server.url}{LIST}", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+            assert response.status_code == 503
+
+    assert len(fake.invocations()) - asked_before == 3

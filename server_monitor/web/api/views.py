@@ -3,8 +3,8 @@ an adapter's read, serialize. Errors become answers in server_monitor.web.errors
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, cast
 
 import django_filters
 from django.utils.cache import add_never_cache_headers
@@ -19,7 +19,10 @@ from drf_spectacular.utils import (
 )
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import BaseParser
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -36,6 +39,7 @@ from server_monitor.web.api.serializers import (
     MetricsQuerySerializer,
     MetricsRangeErrorSerializer,
     MetricsSerializer,
+    QueryParameters,
     RestartActionSerializer,
     RestartConflictSerializer,
     RestartOutcomeSerializer,
@@ -268,8 +272,30 @@ class InvalidQuery(APIException):
     default_code = "invalid_query"
 
 
+class JSONOnly(BaseContentNegotiation):
+    """JSON whatever the client's Accept says: DRF's documented way to skip content
+    negotiation (api-guide/content-negotiation.md) for the reads a dashboard polls all
+    day, which have nothing to show a browser that JSON does not."""
+
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser:
+        return next(iter(parsers))
+
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        renderer = next(iter(renderers))
+        return renderer, str(renderer.media_type)
+
+
+TAIL_QUERY = QueryParameters(LogTailQuerySerializer)
+METRICS_QUERY = QueryParameters(MetricsQuerySerializer)
+
+
 class LogViewSet(viewsets.ViewSet):
     """The configured logs and the last lines of one. Paths come from settings only."""
+
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JSONOnly
 
     lookup_field = "log_type"
     # Anything up to the optional trailing slash, so a traversal attempt such as
@@ -299,13 +325,14 @@ class LogViewSet(viewsets.ViewSet):
     )
     def retrieve(self, request: Request, log_type: str | None = None) -> Response:
         source = sources.get_source(log_type)
-        # A plain dict, so that an empty ?lines= is an error rather than the default.
-        query = LogTailQuerySerializer(data=request.query_params.dict())
-        if not query.is_valid():
-            if "lines" in query.errors:
-                raise InvalidQuery(f"lines must be a whole number from 1 to {tail.MAX_TAIL_LINES}.")
-            raise InvalidQuery(str(query.errors["q"][0]))
-        found = tail.tail(source, query.validated_data["lines"], query.validated_data.get("q"))
+        try:
+            query = TAIL_QUERY.validate(request.query_params)  # an empty ?lines= is an error, not the default
+        except ValidationError as invalid:
+            errors = cast("dict[str, list[str]]", invalid.detail)
+            if "lines" in errors:
+                raise InvalidQuery(f"lines must be a whole number from 1 to {tail.MAX_TAIL_LINES}.") from None
+            raise InvalidQuery(str(errors["q"][0])) from None
+        found = tail.tail(source, query["lines"], tail.parse_query(query.get("q", "")))
         return Response(tail_answer(found))
 
 
@@ -314,6 +341,9 @@ class LogViewSet(viewsets.ViewSet):
 
 class MetricsViewSet(viewsets.ViewSet):
     """CPU, RAM, disk, disk I/O and network of this server, as sparkline series."""
+
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JSONOnly
 
     @extend_schema(
         operation_id="server_metrics",
@@ -328,9 +358,8 @@ class MetricsViewSet(viewsets.ViewSet):
         },
     )
     def list(self, request: Request) -> Response:
-        query = MetricsQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        range_name = METRICS_QUERY.validate(request.query_params)["range"]  # {"range": [why]} as a 400
         # MetricsUnavailable becomes 503 in server_monitor.web.errors.
-        response = Response(metrics.get_metrics(query.validated_data["range"]))
+        response = Response(metrics.get_metrics(range_name))
         add_never_cache_headers(response)  # numbers change every second
         return response
