@@ -25,7 +25,7 @@ from django.conf import settings
 from server_monitor import caching
 from server_monitor.adapters.metrics.netdata import CACHE_SECONDS, NetdataClient, shown_url
 from server_monitor.adapters.metrics.sampler import LocalSampler
-from server_monitor.adapters.metrics.series import SERIES, SOURCES, MetricsUnavailable, Point, result
+from server_monitor.adapters.metrics.series import SERIES, SOURCES, MetricsUnavailable, Point, result, series
 from server_monitor.adapters.metrics.windows import DEFAULT_RANGE, RANGES, Range, get_range
 
 __all__ = [
@@ -145,7 +145,38 @@ def _window(range_: Range) -> dict[str, Any]:
         _known_down.discard(url)
     if recovered:
         logger.info("Netdata at %s answers again", url)
-    return answer
+    return filled_from_local(answer, range_)
+
+
+def filled_from_local(answer: dict[str, Any], range_: Range) -> dict[str, Any]:
+    """Netdata's answer, with the points it has no data for taken from local sampling.
+
+    A Netdata that was away (or came back without its history) has nothing for the
+    start of the window, while the sampler, running all along in auto mode, measured
+    it: without this a sparkline would blank most of its points the moment Netdata
+    answers again. Both sources mean the same by each series (adapters.metrics.sampler)
+    and label their points alike (adapters.metrics.windows), so a missing point is
+    taken from the local one whose interval ends nearest it, within a step. The answer
+    says how many it took (`filled_from_local`, per window: the most of any series),
+    and `current` and `average` are those of the merged points.
+    """
+    local = sampler().points(range_)
+    merged: dict[str, Any] = {}
+    filled = 0
+    for key in SERIES:
+        measured = [(stamp, value) for stamp, value in local[key] if value is not None]
+        points: list[Point] = []
+        taken = 0
+        for point in answer[key]["points"]:
+            stamp, value = point["timestamp"], point["value"]
+            if value is None and measured:
+                near_stamp, near_value = min(measured, key=lambda sample: abs(sample[0] - stamp))
+                if abs(near_stamp - stamp) < range_.step:
+                    value, taken = near_value, taken + 1
+            points.append((stamp, value))
+        merged[key] = series(key, points) if taken else answer[key]
+        filled = max(filled, taken)
+    return {**answer, **merged, "filled_from_local": filled}
 
 
 def netdata_problem() -> str | None:

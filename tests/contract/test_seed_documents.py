@@ -147,11 +147,16 @@ def test_get_metrics_is_registered_in_the_schema_and_requires_authentication(ano
 
 def test_the_endpoint_returns_cpu_ram_disk_and_network_when_netdata_is_available(viewer_client, from_netdata):
     """Success criterion: "Endpoint returns SystemMetrics with CPU, RAM, disk, network data
-    when Netdata available" (wpdash adds `source`, `range` and `disk_io`)."""
+    when Netdata available" (wpdash adds `source`, `range`, `disk_io` and `filled_from_local`)."""
     body = viewer_client.get(METRICS).json()
 
     assert {"cpu", "ram", "disk", "network_in", "network_out"} <= set(body)
-    assert set(body) - {"cpu", "ram", "disk", "network_in", "network_out"} == {"source", "range", "disk_io"}
+    assert set(body) - {"cpu", "ram", "disk", "network_in", "network_out"} == {
+        "source",
+        "range",
+        "disk_io",
+        "filled_from_local",
+    }
 
 
 def test_the_endpoint_returns_503_with_a_descriptive_error_when_netdata_is_unavailable(viewer_client, settings):

@@ -12,7 +12,7 @@ from server_monitor.workflows import metrics
 from tests.support.fake_netdata import http_server, recorded_netdata, recorded_netdata_with_root_disk
 
 URL = "/api/v1/server/metrics"
-KEYS = {"source", "range", "cpu", "ram", "disk", "disk_io", "network_in", "network_out"}
+KEYS = {"source", "range", "cpu", "ram", "disk", "disk_io", "network_in", "network_out", "filled_from_local"}
 UNITS = {"cpu": "%", "ram": "%", "disk": "%", "disk_io": "KiB/s", "network_in": "kbit/s", "network_out": "kbit/s"}
 
 

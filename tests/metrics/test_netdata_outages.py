@@ -204,3 +204,34 @@ def test_auto_mode_serves_local_numbers_when_netdata_talks_nonsense(viewer_clien
 
     assert response.status_code == 200
     assert response.json()["source"] == "local"
+
+
+def test_a_netdata_back_without_history_keeps_the_windows_local_points(settings, tmp_path):
+    """Auto mode sampled locally while Netdata was away; a Netdata that comes back with
+    nothing for the start of the window must not blank those points (issue 29)."""
+    binary = netdata_binary()
+    if binary is None:
+        missing_server("Netdata is not installed (Debian package netdata; bin/system-deps installs it)")
+    settings.WPDASH_METRICS_SOURCE = "auto"
+    sampler = metrics.sampler()
+    now = time.time()
+    for seconds_ago in range(290, 30, -5):  # what the sampler measured these minutes, as it measures
+        sampler.sample(now=now - seconds_ago)
+    server = start_netdata(binary, tmp_path / "netdata")  # a new Netdata: seconds of history
+    settings.NETDATA_URL = server.url
+    try:
+        answer = metrics.get_metrics("5m")
+        caching.clear_all()
+        settings.WPDASH_METRICS_SOURCE = "netdata"  # Netdata alone: the same window, unfilled
+        alone = metrics.get_metrics("5m")
+    finally:
+        server.stop()
+
+    assert answer["source"] == "netdata"
+    assert answer["filled_from_local"] > 40  # most of the five minutes came from the sampler
+    assert alone["filled_from_local"] == 0
+    for key in ("ram", "disk"):  # measured by every sample (rates need two)
+        known = [point for point in answer[key]["points"] if point["value"] is not None]
+        known_alone = [point for point in alone[key]["points"] if point["value"] is not None]
+        assert len(known) >= len(known_alone) + 40
+        assert known[0]["timestamp"] <= now - 250

@@ -310,6 +310,12 @@ class MetricsSerializer(serializers.Serializer):
     disk_io = MetricSeriesSerializer(help_text="Disk read + write, KiB/s.")
     network_in = MetricSeriesSerializer(help_text="Received on physical interfaces, kbit/s.")
     network_out = MetricSeriesSerializer(help_text="Sent on physical interfaces, kbit/s.")
+    filled_from_local = serializers.IntegerField(
+        min_value=0,
+        help_text="Points of this window that Netdata had no data for (it was away, or came back without its "
+        "history) and that come from this server's own sampling instead (auto mode); the most of any series. "
+        "0 when there are none, and always 0 when `source` is local.",
+    )
 
 
 class MetricsRangeErrorSerializer(serializers.Serializer):
