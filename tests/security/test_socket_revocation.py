@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 
 from server_monitor.web.authentication import AccountRefreshToken
 from server_monitor.web.sockets import revocation
-from tests.support.users import PASSWORD
+from tests.support.users import PASSWORD, deactivation, deletion, new_password
 from wpdash.asgi import websocket_application
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -64,20 +64,6 @@ async def open_socket(**credentials) -> WebsocketCommunicator:
 async def still_open(communicator: WebsocketCommunicator) -> bool:
     await communicator.send_json_to({"action": "pause"})
     return await communicator.receive_json_from(timeout=5) == {"paused": True}
-
-
-def new_password(user) -> None:
-    user.set_password("another horse battery staple")
-    user.save()
-
-
-def deactivation(user) -> None:
-    user.is_active = False
-    user.save()
-
-
-def deletion(user) -> None:
-    user.delete()
 
 
 @pytest.mark.parametrize("change", [new_password, deactivation, deletion], ids=lambda change: change.__name__)

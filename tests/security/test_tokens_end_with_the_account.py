@@ -18,25 +18,10 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from server_monitor.web import authentication
-from tests.support.users import PASSWORD
+from tests.support.users import NEW_PASSWORD, PASSWORD, deactivation, deletion, new_password
 
 ME = "/api/v1/auth/me"
 REFRESH = "/api/v1/auth/token/refresh"
-NEW_PASSWORD = "another horse battery staple"
-
-
-def new_password(user) -> None:
-    user.set_password(NEW_PASSWORD)
-    user.save()
-
-
-def deactivation(user) -> None:
-    user.is_active = False
-    user.save()
-
-
-def deletion(user) -> None:
-    user.delete()
 
 
 CHANGES: dict[str, Callable] = {"password": new_password, "deactivation": deactivation, "deletion": deletion}

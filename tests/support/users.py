@@ -17,3 +17,23 @@ def user_with(username: str, *codenames: str, **flags: bool) -> Any:
     for codename in codenames:
         user.user_permissions.add(Permission.objects.get(codename=codename, content_type__app_label="server_monitor"))
     return user
+
+
+# --- the changes to an account that must end its access (tokens, open sockets) ---------
+
+NEW_PASSWORD = "another horse battery staple"
+
+
+def new_password(user: Any) -> None:
+    user.set_password(NEW_PASSWORD)
+    user.save()
+
+
+def deactivation(user: Any) -> None:
+    user.is_active = False
+    user.save()
+
+
+def deletion(user: Any) -> None:
+    user.delete()
+
