@@ -1,10 +1,11 @@
 """Benchmark 6 — API under load: requests/s and p99 at 50 concurrent clients through daphne.
 
 GET services (stand-in systemctl), logs/{type}?lines=50 (a generated nginx log) and
-metrics?range=5m (a throwaway real Netdata), each for a while with `wrk`. References,
-in the same run and the same way: GET /healthz (the fixed cost of a request) and the
-floor, a bare ASGI app on the same daphne (bench/floor_app.py). Goal: logs and metrics
-at 3 times the requests/s measured on 2026-11-22 (145 and 140).
+metrics?range=5m (a throwaway real Netdata), each for a while with `wrk`. Reference, in
+the same run and the same way: GET /healthz (the fixed cost of a request). Goals, in
+requests/s (issue 15): logs at least 435 and metrics at least 420, 3 times the 145 and
+140 measured on 2026-11-22. The floor, a bare ASGI app on the same daphne
+(bench/floor_app.py), is shown as daphne's own ceiling, with no goal.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ HEALTHZ = "reference: GET /healthz"
 LOGS = "GET logs/nginx-access?lines=50"
 METRICS = "GET metrics?range=5m"
 OLD_RATES = {LOGS: ("logs", 145), METRICS: ("metrics", 140)}  # requests/s, bench/RESULTS.md of 2026-11-22
+RATE_FACTOR_GOAL = 3  # issue 15: at least this times the old requests/s
 REPORT = """\
 done = function(summary, latency, requests)
   io.write(string.format(
@@ -72,8 +74,9 @@ def main() -> Result:
             "each endpoint checked once for 200 and the right body before its run, and the run fails on any "
             "non-2xx, timeout or socket error. services: stand-in systemctl (one Python process a request), default "
             "allowlist; logs: a 100 MiB generated nginx log, lines=50; metrics: range=5m against a throwaway real "
-            "Netdata (1 s shared cache). References: GET /healthz the same way, and the floor: bench/floor_app.py (a "
-            "bare ASGI app, no Django) on its own daphne started with wpdash's argv, its /healthz the same way. "
+            "Netdata (1 s shared cache). Reference: GET /healthz the same way. Floor (informative, no goal): "
+            "bench/floor_app.py (a bare ASGI app, no Django) on its own daphne started with wpdash's argv, its "
+            "/healthz the same way. "
             "Median and p99 are wrk's; the old requests/s are bench/RESULTS.md's of 2026-11-22."
         ),
     )
@@ -98,9 +101,9 @@ def main() -> Result:
     for row in result.rows[2:]:
         result.ratio(f"{row.case}: p99 / healthz p99", row.case, HEALTHZ, stat="p99")
     for case, (name, rate) in OLD_RATES.items():
-        result.ratio(f"{name} req/s / {rate} (2026-11-22)", case, rate, "≥ 3", stat="requests/s")
-    for row in result.rows[1:]:
-        result.ratio(f"{row.case}: req/s / floor req/s", row.case, FLOOR_CASE, stat="requests/s")
+        measured = result.row(case).stat("requests/s")
+        goal = f"≥ {RATE_FACTOR_GOAL * rate} req/s ({RATE_FACTOR_GOAL}x {rate} of 2026-11-22)"
+        result.record(f"{name}: requests/s", measured, goal, shown=f"{measured:.0f}")
     result.save()
     return result
 

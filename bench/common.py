@@ -2,11 +2,19 @@
 
 Timings use time.perf_counter over many repetitions; every benchmark measures its
 reference in the same run, on the same machine, so ratios are comparable even when
-absolute numbers move with the machine's load. The common reference is the floor
-(floor_server): a bare ASGI app on the same daphne, started the way wpdash is.
+absolute numbers move with the machine's load. A benchmark's reference is the seed's
+way of doing the same thing where there is one (issue 26: read the whole file for a
+tail, resend a snapshot every 2 s for a live tail, ask Netdata on every request), else
+the outside tool itself (tail -F, one bare systemctl show, a direct Netdata query).
 
-A goal is a string such as "≤ 2", "≥ 3", "< 50 ms" or "= 0": its operator and number
-are checked against the value (verdict), anything else ("—") is shown unchecked.
+Goals are absolute (ms, requests/s, % of a core, MiB, lines), and a ratio to the seed's
+own implementation where an issue names one. The floor (floor_server: a bare ASGI app on
+the same daphne, started the way wpdash is) is an informative row, daphne's own share
+of a request: no goal is a ratio to it.
+
+A goal is a string such as "≤ 1.5", "≥ 100", "< 50 ms" or "= 0": its operator and
+number are checked against the value (verdict), anything after the number is a unit or
+a reason, anything else ("—") is shown unchecked.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ REPO = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "work" / "results"
 sys.path.insert(0, str(REPO))  # tests.servers provides the daphne runner
 FLOOR_APP = "bench.floor_app:application"
-FLOOR_CASE = "floor: bare ASGI app on the same daphne"  # the floor's row, in every benchmark that has one
+FLOOR_CASE = "floor: bare ASGI app on the same daphne"  # the floor's row (informative, no goal)
 
 
 @dataclass
@@ -69,7 +77,7 @@ class Row:
 
 @dataclass
 class Result:
-    """A benchmark's tables: its rows, then ratios (and absolute figures) each with its goal."""
+    """A benchmark's tables: its rows, then absolute figures and ratios, each with its goal."""
 
     name: str
     title: str
@@ -155,7 +163,7 @@ def render(data: dict) -> str:
         cells = [row["case"], *latency, *(row["extra"].get(key, "") for key in extra_columns)]
         lines.append("| " + " | ".join(cells) + " |")
     if data["ratios"]:
-        lines += ["", "| ratio | value | goal | verdict |", "|---|---|---|---|"]
+        lines += ["", "| figure or ratio | value | goal | verdict |", "|---|---|---|---|"]
         lines += [
             f"| {label} | {value} | {goal} | {verdict(goal, number)} |" for label, value, goal, number in data["ratios"]
         ]

@@ -3,7 +3,10 @@
 Any HTTP GET is answered 200 with a small JSON body; another method 405. WebSockets
 are refused and lifespan events acknowledged. What a request through this costs is
 daphne's own share (parsing, the event loop, the socket): no server of ours can be
-faster on the same daphne, so the benchmarks measure their cases against it.
+faster on the same daphne. The tail, metrics, API-load and footprint benchmarks show it
+as an informative row beside their cases, so a reader sees how much of a small answer
+is daphne's and how much is Django's and ours; no goal is a ratio to it (the goals are
+absolute, or ratios to the seed's own implementation: issue 26).
 
 Run by bench.common.floor_server as `python -m daphne ... bench.floor_app:application`.
 """

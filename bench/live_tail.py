@@ -1,14 +1,25 @@
-"""Benchmark 2 — live tail: 1, 50 and 200 WebSocket clients on one log through a real daphne.
+"""Benchmark 2 — live tail: WebSocket clients on one log through a real daphne.
 
-A writer process appends 2,000 lines/s (a batch of 20 every 10 ms), each line carrying
-its sequence number and its time.time() at write. Clients (the `websockets` library,
-spread over a few processes so the client side is not the bottleneck) record, per
-line, receipt time minus write time (same host clock), and per client which sequence
-numbers arrived: lost = never arrived, duplicated = arrived more than once.
-Reference, in the same run: `tail -F` (coreutils) on the same file, its stdout read
-in a thread and timed the same way. Goals (GOALS): 1 client median ≤ 5 ms and p99
-≤ 20 ms; 200 clients p99 ≤ 50 ms with 0 lost and 0 duplicated, and daphne's CPU
-below 40 % of a core.
+Cases (WPDASH_BENCH_LIVE_CLIENTS, "CLIENTS" or "CLIENTS@LINES_PER_SECOND" separated by
+commas): 1 client at 200 lines/s, the rate of issue 26's side-by-side run against the
+seed's own implementation; then 1, 50 and 200 clients at 2,000 lines/s. A writer process
+appends the lines in a batch every 10 ms, each carrying its sequence number and its
+time.time() at write. Clients (the `websockets` library, spread over a few processes so
+the client side is not the bottleneck) record, per line, receipt time minus write time
+(same host clock), and per client which sequence numbers arrived: lost = never arrived,
+duplicated = arrived more than once.
+
+References, in the same run and on the same file, timed the same way:
+- the seed's way (its logs plan: "Poll every 2 seconds", sending the last 50 lines each
+  time): a thread that every 2 s reads the whole file, keeps its last 50 lines and
+  counts them as received then. It shows what resending a snapshot loses and how late
+  what it keeps arrives (issue 26's run: the seed lost 85 % of lines at 200 lines/s,
+  with a 152 ms median). One such reader stands for every client of the case.
+- `tail -F` (coreutils), its stdout read in a thread: the kernel's and the file's share.
+Goals (GOALS, issue 15's figures that issue 26 holds): at 2,000 lines/s, 1 client median
+≤ 5 ms and p99 ≤ 20 ms; 200 clients p99 ≤ 50 ms with 0 lost and 0 duplicated, and
+daphne's CPU below 40 % of a core; at 200 lines/s, 1 client median ≤ 5 ms, 0 lost and
+0 duplicated (issue 26's run: wpdash lost none, at 0.5 ms).
 """
 
 from __future__ import annotations
@@ -37,18 +48,38 @@ from bench.common import (
     percentile,
     verdict,
 )
+from bench.tail import naive_tail
 from tests.support.servers import live_server
 
-CLIENTS = tuple(int(n) for n in os.environ.get("WPDASH_BENCH_LIVE_CLIENTS", "1,50,200").split(","))
-LINES_PER_SECOND = 2000
+LINES_PER_SECOND = 2000  # unless a case names its own rate
+SEED_RATE = 200  # lines/s of issue 26's side-by-side run
+
+
+def parse_cases(text: str) -> tuple[tuple[int, int], ...]:
+    """Cases as (clients, lines written per second): "1@200,1,50" is ((1, 200), (1, 2000), (50, 2000))."""
+    cases = []
+    for item in text.split(","):
+        clients, _, rate = item.strip().partition("@")
+        cases.append((int(clients), int(rate or LINES_PER_SECOND)))
+    return tuple(cases)
+
+
+CASES = parse_cases(os.environ.get("WPDASH_BENCH_LIVE_CLIENTS", f"1@{SEED_RATE},1,50,200"))
 BATCH_SECONDS = 0.01
+SEED_POLL_SECONDS = 2.0  # the seed's live tail: every 2 s, the last SEED_LINES lines of the file
+SEED_LINES = 50
 GRACE_SECONDS = 10.0  # after the writer stops, how long clients wait for stragglers
 MAX_SAMPLES = 100_000  # latency samples kept per case (every k-th sequence number)
 PADDING = "GET /wp-admin/admin-ajax.php HTTP/1.1 200 1234 bench-live-tail"
-# Per number of clients: (what, Row.stat, goal); at LINES_PER_SECOND.
+# Per case (clients, lines/s): (what, Row.stat, goal).
 GOALS = {
-    1: [("median ms", "median", "≤ 5"), ("p99 ms", "p99", "≤ 20")],
-    200: [
+    (1, SEED_RATE): [
+        ("median ms", "median", "≤ 5"),
+        ("lines lost", "lost", "= 0"),
+        ("lines duplicated", "duplicated", "= 0"),
+    ],
+    (1, LINES_PER_SECOND): [("median ms", "median", "≤ 5"), ("p99 ms", "p99", "≤ 20")],
+    (200, LINES_PER_SECOND): [
         ("p99 ms", "p99", "≤ 50"),
         ("lines lost", "lost", "= 0"),
         ("lines duplicated", "duplicated", "= 0"),
@@ -61,8 +92,12 @@ def clients_text(clients: int) -> str:
     return f"{clients} client{'s' if clients > 1 else ''}"
 
 
-def case_name(clients: int) -> str:
-    return f"ours, {clients_text(clients)}"
+def case_text(clients: int, rate: int) -> str:
+    return f"{clients_text(clients)}, {rate} lines/s"
+
+
+def case_name(clients: int, rate: int) -> str:
+    return f"ours, {case_text(clients, rate)}"
 
 
 def parse(line: str) -> tuple[int, float] | None:
@@ -73,14 +108,14 @@ def parse(line: str) -> tuple[int, float] | None:
         return None  # a preamble line
 
 
-def write_lines(path: str, total: int) -> None:
-    """Append `total` lines at LINES_PER_SECOND, a batch every BATCH_SECONDS."""
-    per_batch = int(LINES_PER_SECOND * BATCH_SECONDS)
+def write_lines(path: str, total: int, rate: int) -> None:
+    """Append `total` lines at `rate` a second, a batch every BATCH_SECONDS."""
+    per_batch = max(1, int(rate * BATCH_SECONDS))
     with open(path, "a", encoding="utf-8") as handle:
         start = time.monotonic()
         sequence = 0
         while sequence < total:
-            delay = start + sequence / LINES_PER_SECOND - time.monotonic()
+            delay = start + sequence / rate - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
             batch = []
@@ -171,8 +206,39 @@ def tail_reference(path: Path, total: int, stride: int) -> tuple[subprocess.Pope
     return process, thread, outcome
 
 
-def run_case(server, access: str, path: Path, name: str, clients: int, seconds: float) -> tuple[Row, Row]:
-    total = int(LINES_PER_SECOND * seconds)
+def seed_reference(path: Path, total: int, written: threading.Event) -> tuple[threading.Thread, dict]:
+    """The seed's live tail for one client: every SEED_POLL_SECONDS, read the whole file and
+    send its last SEED_LINES lines, received as soon as read. It keeps polling until one
+    snapshot has been taken after the writer finished (`written`), as the seed's loop would."""
+    outcome: dict = {"latencies": [], "seen": bytearray(total), "duplicated": 0}
+
+    def poll() -> None:
+        while True:
+            time.sleep(SEED_POLL_SECONDS)
+            last = written.is_set()
+            snapshot = naive_tail(path, SEED_LINES)
+            received = time.time()
+            for line in snapshot:
+                parsed = parse(line)
+                if parsed is None or parsed[0] >= total:
+                    continue  # a preamble line
+                if outcome["seen"][parsed[0]]:
+                    outcome["duplicated"] += 1
+                else:
+                    outcome["seen"][parsed[0]] = 1
+                    outcome["latencies"].append((received - parsed[1]) * 1000)
+            if last:
+                return
+
+    thread = threading.Thread(target=poll, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def run_case(
+    server, access: str, path: Path, name: str, clients: int, rate: int, seconds: float
+) -> tuple[Row, Row, Row]:
+    total = int(rate * seconds)
     stride = max(1, total * clients // MAX_SAMPLES)
     processes = 1 if clients == 1 else min(4, max(2, clients // 50))
     shares = [clients // processes + (index < clients % processes) for index in range(processes)]
@@ -191,9 +257,12 @@ def run_case(server, access: str, path: Path, name: str, clients: int, seconds: 
     time.sleep(0.5)  # tail -F has set up its watch by now
     daphne = psutil.Process(server.process.pid)
     cpu_before, wall_before = cpu_seconds(daphne), time.monotonic()
-    writer = context.Process(target=write_lines, args=(str(path), total))
+    written = threading.Event()
+    seed_thread, seed_outcome = seed_reference(path, total, written)
+    writer = context.Process(target=write_lines, args=(str(path), total, rate))
     writer.start()
     writer.join()
+    written.set()
     cpu = (cpu_seconds(daphne) - cpu_before) / (time.monotonic() - wall_before)
     outcomes = [outcome for _ in workers for outcome in queue.get(timeout=seconds + GRACE_SECONDS + 120)]
     for worker in workers:
@@ -201,17 +270,20 @@ def run_case(server, access: str, path: Path, name: str, clients: int, seconds: 
     tail_thread.join(timeout=GRACE_SECONDS)
     tail.terminate()
     tail.wait()
+    seed_thread.join(timeout=2 * SEED_POLL_SECONDS + 30)
+    assert not seed_thread.is_alive(), "the seed's way did not take its last snapshot"
     assert len(outcomes) == clients, f"{len(outcomes)} of {clients} clients reported"
     latencies = [latency for outcome in outcomes for latency in outcome["latencies"]]
     lost = sum(outcome["lost"] for outcome in outcomes)
     duplicated = sum(outcome["duplicated"] for outcome in outcomes)
     assert latencies or lost == total * clients, "no line arrived and none counted lost"
     ours = Row(
-        case_name(clients),
+        case_name(clients, rate),
         latencies,
         {
             "lines written": str(total),
             "lost (all clients)": str(lost),
+            "lost %": f"{lost / (total * clients):.1%}",
             "clients losing lines": str(sum(outcome["lost"] > 0 for outcome in outcomes)),
             "duplicated": str(duplicated),
             "max ms": f"{max(outcome['max'] for outcome in outcomes):.0f}",
@@ -221,11 +293,23 @@ def run_case(server, access: str, path: Path, name: str, clients: int, seconds: 
         reported={"lost": lost, "duplicated": duplicated, "daphne CPU %": cpu * 100},
     )
     reference = Row(
-        f"tail -F, during {clients_text(clients)}",
+        f"tail -F, during {case_text(clients, rate)}",
         tail_outcome["latencies"],
         {"lines written": str(total), "lost (all clients)": str(total - tail_outcome["seen"])},
     )
-    return ours, reference
+    seed_lost = total - sum(seed_outcome["seen"])
+    seed = Row(
+        f"seed's way (last {SEED_LINES} lines every {SEED_POLL_SECONDS:g} s), during {case_text(clients, rate)}",
+        seed_outcome["latencies"],
+        {
+            "lines written": str(total),
+            "lost (all clients)": f"{seed_lost} (one client)",
+            "lost %": f"{seed_lost / total:.1%}",
+            "duplicated": str(seed_outcome["duplicated"]),
+        },
+        reported={"lost %": seed_lost / total * 100},
+    )
+    return ours, reference, seed
 
 
 def main() -> Result:
@@ -234,20 +318,22 @@ def main() -> Result:
         name="live_tail",
         title="2. Live tail (WebSocket)",
         method=(
-            "WS /api/v1/server/logs/{type}/ws through a real daphne, JWT via subprotocols; "
-            f"{', '.join(map(str, CLIENTS))} clients (Python `websockets`, no compression, spread over 1 to 4 client "
-            f"processes), each case on its own log file. A writer process appends {LINES_PER_SECOND} lines/s for "
-            f"{seconds:g} s (WPDASH_BENCH_SECONDS), 20 lines every 10 ms, "
+            "WS /api/v1/server/logs/{type}/ws through a real daphne, JWT via subprotocols; cases "
+            f"{', '.join(case_text(*case) for case in CASES)} (WPDASH_BENCH_LIVE_CLIENTS; Python `websockets`, no "
+            "compression, spread over 1 to 4 client processes), each case on its own log file. A writer process "
+            f"appends the case's lines/s for {seconds:g} s (WPDASH_BENCH_SECONDS), a batch every 10 ms, "
             "each with its sequence number and time.time() at write; latency = time.time() at receipt of the "
             "WebSocket message minus write time (same host clock), sampled every k-th sequence number (≤ "
             f"{MAX_SAMPLES} samples a case); lost/duplicated counted per client over every sequence number. "
-            "Daphne CPU = psutil cpu_times delta / wall time while writing. Reference: `tail -F -n 0` on the same "
-            "file during the same run, its stdout read line by line in a thread, timed the same way."
+            "Daphne CPU = psutil cpu_times delta / wall time while writing. References on the same file during the "
+            f"same run, timed the same way: the seed's way, a thread that every {SEED_POLL_SECONDS:g} s reads the "
+            f"whole file and takes its last {SEED_LINES} lines as received (its logs plan's live tail; one reader "
+            "for the case), and `tail -F -n 0`, its stdout read line by line in a thread."
         ),
     )
     with tempfile.TemporaryDirectory(prefix="wpdash-bench-live-") as tmp:
         tmp_path = Path(tmp)
-        files = {f"live{clients}": tmp_path / f"live{clients}.log" for clients in CLIENTS}
+        files = {log_name(*case): tmp_path / f"{log_name(*case)}.log" for case in CASES}
         for path in files.values():
             path.write_text("".join(f"preamble line {index}\n" for index in range(60)))
         logs = ",".join(f"{name}={path}" for name, path in files.items())
@@ -255,40 +341,52 @@ def main() -> Result:
         with live_server(tmp_path, **env) as server:
             server.create_user("bench", PASSWORD)
             access = bearer_token(server)
-            for clients in CLIENTS:
-                name = f"live{clients}"
-                ours, reference = run_case(server, access, files[name], name, clients, seconds)
-                result.rows += [ours, reference]
+            for clients, rate in CASES:
+                name = log_name(clients, rate)
+                ours, reference, seed = run_case(server, access, files[name], name, clients, rate, seconds)
+                result.rows += [ours, reference, seed]
                 print(f"{ours.case}: p50 {ours.median:.1f} ms p99 {ours.p99:.1f} ms {ours.extra}", flush=True)
-    for clients in CLIENTS:
-        ours = result.rows[CLIENTS.index(clients) * 2]
-        reference = result.rows[CLIENTS.index(clients) * 2 + 1]
-        result.ratio(f"p99 ours / tail -F, {clients_text(clients)}", ours.case, reference.case, "—", stat="p99")
+                print(f"{seed.case}: p50 {seed.median:.1f} ms {seed.extra}", flush=True)
+    for index, case in enumerate(CASES):
+        ours, reference, seed = result.rows[3 * index : 3 * index + 3]
+        result.ratio(f"p99 ours / tail -F, {case_text(*case)}", ours.case, reference.case, "—", stat="p99")
+        result.ratio(f"median, seed's way / ours, {case_text(*case)}", seed.case, ours.case)
+        result.record(f"seed's way, {case_text(*case)}: lines lost %", seed.stat("lost %"), shown=seed.extra["lost %"])
     check_goals(result)
-    ours = result.rows[-2]
-    result.notes.append(f"p99 = {percentile(ours.samples_ms, 0.99):.1f} ms over {len(ours.samples_ms)} samples")
+    result.notes.append(
+        f"issue 26's side-by-side run, at {SEED_RATE} lines/s: the seed's own implementation lost 85 % of lines with "
+        "a 152 ms median; wpdash lost none, at 0.5 ms"
+    )
+    ours = result.rows[-3]
+    result.notes.append(
+        f"{ours.case}: p99 = {percentile(ours.samples_ms, 0.99):.1f} ms over {len(ours.samples_ms)} samples"
+    )
     result.save()
     return result
 
 
+def log_name(clients: int, rate: int) -> str:
+    return f"live{clients}-{rate}"
+
+
 def check_goals(result: Result) -> None:
-    """Each goal a line of the ratio table, and a note per number of clients: met, or what missed."""
-    for clients, goals in GOALS.items():
-        if clients not in CLIENTS:
+    """Each goal a line of the ratio table, and a note per case: met, or what missed."""
+    for (clients, rate), goals in GOALS.items():
+        if (clients, rate) not in CASES:
             result.notes.append(
-                f"goals at {clients_text(clients)}: not checked, not measured (WPDASH_BENCH_LIVE_CLIENTS)"
+                f"goals at {case_text(clients, rate)}: not checked, not measured (WPDASH_BENCH_LIVE_CLIENTS)"
             )
             continue
-        row, missed = result.row(case_name(clients)), []
+        row, missed = result.row(case_name(clients, rate)), []
         for what, stat, goal in goals:
             value = row.stat(stat)
             shown = f"{value:.0f}" if stat in ("lost", "duplicated") else f"{value:.1f}"
-            result.record(f"{clients_text(clients)}: {what}", value, goal, shown=shown)
+            result.record(f"{case_text(clients, rate)}: {what}", value, goal, shown=shown)
             if verdict(goal, value) != "met":
                 missed.append(f"{what} {shown}, goal {goal}")
         wanted = ", ".join(f"{what} {goal}" for what, _, goal in goals)
         state = "met" if not missed else "MISSED: " + "; ".join(missed)
-        result.notes.append(f"goals at {clients_text(clients)}, {LINES_PER_SECOND} lines/s ({wanted}): {state}")
+        result.notes.append(f"goals at {case_text(clients, rate)} ({wanted}): {state}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,7 @@
-"""Benchmark 5 — status page: server time to render / for a signed-in user (goal < 50 ms).
+"""Benchmark 5 — status page: server time to render / for a signed-in user.
+
+Goal (issue 7): median < 50 ms for a warm GET /, the stand-in systemctl's process
+start-ups subtracted (see below).
 
 Netdata answers (a throwaway real one), services come from the stand-in systemctl,
 the log section reads a real generated nginx log. References, in the same run: GET
