@@ -13,8 +13,9 @@ import pytest
 import requests
 import websockets
 
-from server_monitor.adapters.logs.tail import BLOCK_SIZE, CUT_MARK, MAX_LINE_BYTES
-from server_monitor.workflows.logs import fanout
+from server_monitor.adapters.lines import CUT_MARK, MAX_LINE_BYTES
+from server_monitor.adapters.logs.tail import BLOCK_SIZE
+from server_monitor.workflows.logs import subscription
 from tests.support.logs import NginxLikeWriter, connect, receive_lines, session_cookie
 from tests.support.servers import clean_environ, live_server, run_manage
 from tests.support.users import PASSWORD
@@ -271,7 +272,7 @@ async def test_a_filter_also_applies_to_lines_held_while_paused(app_log):
 
 @pytest.mark.django_db(transaction=True)
 async def test_skipped_counts_only_the_lines_the_filter_lets_through(app_log, monkeypatch):
-    monkeypatch.setattr(fanout, "MAX_BACKLOG_LINES", 100)
+    monkeypatch.setattr(subscription, "MAX_BACKLOG_LINES", 100)
     app_log.write_text("")
     cookie = await session_cookie()
     paused, witness = await connect("app", cookie), await connect("app", cookie)

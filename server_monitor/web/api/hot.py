@@ -26,11 +26,12 @@ from rest_framework.exceptions import APIException
 from rest_framework.renderers import JSONRenderer
 
 from server_monitor.adapters import systemd
-from server_monitor.adapters.logs import sources, tail
+from server_monitor.adapters.logs import tail
 from server_monitor.web import health
 from server_monitor.web.api.serializers import ServiceStatusSerializer, tail_answer
 from server_monitor.web.authentication import CachedUserJWTAuthentication
 from server_monitor.workflows import metrics
+from server_monitor.workflows.logs import sources
 
 API = "/api/v1/server"
 # What DRF's viewsets answer in Allow for these routes (each is GET-only).
@@ -98,7 +99,7 @@ def log_tail(request: HttpRequest, log_type: str) -> HttpResponse:
     if lines is not None and not (PLAIN_COUNT.fullmatch(lines) and int(lines) <= tail.MAX_TAIL_LINES):
         raise Decline
     count = tail.DEFAULT_TAIL_LINES if lines is None else int(lines)
-    return json_answer(_renderer.render(tail_answer(tail.tail(sources.get_source(log_type), count))))
+    return json_answer(_renderer.render(tail_answer(sources.get_source(log_type).tail(count))))
 
 
 def server_metrics(request: HttpRequest) -> HttpResponse:

@@ -24,7 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from server_monitor.adapters import systemd
-from server_monitor.adapters.logs import sources, tail
+from server_monitor.adapters.logs import tail
 from server_monitor.errors import Unavailable
 from server_monitor.models import RestartAction
 from server_monitor.web.api.permissions import CheckedByTheWorkflow
@@ -46,6 +46,7 @@ from server_monitor.web.api.serializers import (
 )
 from server_monitor.web.client import came_through_proxy, client_address
 from server_monitor.workflows import metrics, restart
+from server_monitor.workflows.logs import sources
 from server_monitor.workflows.restart import Outcome
 
 if TYPE_CHECKING:
@@ -305,7 +306,7 @@ class LogViewSet(viewsets.ViewSet):
             if "lines" in query.errors:
                 raise InvalidQuery(f"lines must be a whole number from 1 to {tail.MAX_TAIL_LINES}.")
             raise InvalidQuery(str(query.errors["q"][0]))
-        found = tail.tail(source, query.validated_data["lines"], query.validated_data.get("q"))
+        found = source.tail(query.validated_data["lines"], query.validated_data.get("q"))
         return Response(tail_answer(found))
 
 

@@ -1,9 +1,11 @@
-"""Follow one log by name, like `tail -F`: the blocking half, run in a worker thread.
+"""Follow one log file by name, like `tail -F`: the blocking half, run in a worker thread.
 
-A Tracker holds the open descriptors of one configured log and turns the bytes
-appended to it into lines. It is used by one thread at a time (the async follower
-in server_monitor.workflows.logs.fanout never has two calls in flight) and blocks on nothing but
-the local file system. Files are opened only through adapters.logs.sources and .rotation.
+A FileFollower holds the open descriptors of one configured log and turns the bytes
+appended to it into lines. It is used by one thread at a time (the shared reader in
+server_monitor.workflows.logs.reader never has two calls in flight) and blocks on
+nothing but the local file system. Files are opened only through adapters.logs.paths
+(the log) and .rotation (logrotate's copies). It is one of the two followers of
+adapters.lines.Follower (the other is the journal's).
 
 Each poll:
 - The path is lstat()ed. When it names another inode (logrotate's rename + create, or
@@ -35,7 +37,7 @@ Each poll:
 - An unterminated last line is held until its newline arrives (bounded at
   MAX_LINE_BYTES); when a file is finished it is emitted as it is.
 
-When to poll is the follower's business; the Tracker offers `wake_descriptor`, an
+When to poll is the caller's business; the FileFollower offers `wake_descriptor`, an
 inotify descriptor (adapters.logs.watch) that turns readable when the log's
 directory or one of the files it holds changes, and is None when only a timer can
 tell (no inotify, or waiting for logrotate's copy, which has a deadline).
@@ -49,9 +51,10 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
+from server_monitor.adapters.lines import MAX_LINE_BYTES, PollResult, decode_line
 from server_monitor.adapters.logs import rotation
 from server_monitor.adapters.logs.paths import LogUnavailable, open_log_file, permission_advice
-from server_monitor.adapters.logs.tail import MAX_LINE_BYTES, decode_line, read_last_lines
+from server_monitor.adapters.logs.tail import read_last_lines
 from server_monitor.adapters.logs.watch import ChangeWatch
 
 logger = logging.getLogger(__name__)
@@ -132,7 +135,7 @@ class _File:
     # After a truncation: a writer without O_APPEND goes on at its old offset and
     # leaves a hole of NUL bytes at the start, which is not a line of the log.
     skip_hole: bool = False
-    watch: int | None = None  # its inotify watch, when the Tracker has a ChangeWatch
+    watch: int | None = None  # its inotify watch, when the FileFollower has a ChangeWatch
 
     def advance(self, data: bytes) -> None:
         self.pos += len(data)
@@ -147,14 +150,7 @@ class _File:
         return os.pread(self.fd, len(self.fingerprint), self.pos - len(self.fingerprint)) == self.fingerprint
 
 
-@dataclass
-class PollResult:
-    lines: list[str]
-    more: bool  # the read budget ran out: poll again at once
-    reason: str | None  # why the path cannot be read now, in words
-
-
-class Tracker:
+class FileFollower:
     def __init__(self, path: str, watch: bool = False) -> None:
         """`watch`: offer a wake_descriptor (inotify), for a caller that waits on it."""
         self.path = path
