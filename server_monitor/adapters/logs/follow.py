@@ -36,6 +36,10 @@ Each poll:
   from it.
 - An unterminated last line is held until its newline arrives (bounded at
   MAX_LINE_BYTES); when a file is finished it is emitted as it is.
+- `reason` says why the path cannot be read now (missing, refused by the opener), and
+  is None once it can. A deleted log is said at once; a path that is missing while
+  the file followed still has a name (renamed away: logrotate creates the new one a
+  moment later) only after RENAME_GRACE, so a rotation is no outage.
 
 When to poll is the caller's business; the FileFollower offers `wake_descriptor`, an
 inotify descriptor (adapters.logs.watch) that turns readable when the log's
@@ -66,6 +70,7 @@ MAX_ORPHANS = 4
 RECOVERY_WAIT = 1.0
 LOST_WARNING_EVERY = 60.0  # seconds: a log truncated often without a copy logs one warning a minute
 RETRY_DENIED = 1.0  # an unreadable file is tried again at most once a second
+RENAME_GRACE = 1.0  # seconds a renamed-away log may go without a new file before it is said to be missing
 
 
 class LineSplitter:
@@ -157,6 +162,7 @@ class FileFollower:
         self.reason: str | None = None
         self._files: list[_File] = []  # oldest first; the last one is what the path named last
         self._denied_until = 0.0
+        self._missing_since: float | None = None  # when the path was first seen missing, lately
         self._wants_watch = watch
         self._watch: ChangeWatch | None = None
         self._lost_warned_at = -LOST_WARNING_EVERY
@@ -265,11 +271,13 @@ class FileFollower:
         try:
             st = os.lstat(self.path)  # a link is what the path names now: it is not looked through
         except FileNotFoundError:
-            self.reason = f"{self.path} does not exist."
+            if not self._renamed_away(now):
+                self.reason = f"{self.path} does not exist."
             return None
         except OSError:
             self.reason = permission_advice(self.path)
             return None
+        self._missing_since = None
         if any(f.ident == (st.st_dev, st.st_ino) for f in self._files) or now < self._denied_until:
             return None
         try:
@@ -289,6 +297,15 @@ class FileFollower:
             f.watch = self._watch.watch_file(fd)
         self._files.append(f)
         return f
+
+    def _renamed_away(self, now: float) -> bool:
+        """The path is missing, but the file last followed still has a name and went
+        missing less than RENAME_GRACE ago: a rotation under way, not an outage."""
+        if self._missing_since is None:
+            self._missing_since = now
+        if not self._files or now - self._missing_since >= RENAME_GRACE:
+            return False
+        return os.fstat(self._files[-1].fd).st_nlink > 0
 
     def _forget(self, f: _File) -> None:
         if self._watch is not None:

@@ -75,10 +75,14 @@ class LogTailConsumer(AuthenticatedConsumer):
     {"lines": [...]} for new lines as the reader finds them (woken by the kernel, spaced
     by the shared reader's gather window when many follow, at most MAX_BATCH_LINES each),
     {"skipped": n} before lines that follow a gap (the client fell MAX_BACKLOG_LINES
-    behind, or paused that long), {"paused": true|false} to acknowledge the actions,
+    behind, or paused that long), {"available": false, "reason": "..."} as soon as the
+    log can no longer be read (deleted, swapped for a link, unreadable, journalctl
+    ended: the lines read before come first) and {"available": true} when it can again
+    (its new lines follow), {"paused": true|false} to acknowledge the actions,
     {"error": "..."} for a message it cannot act on. From the client: {"action":
     "pause"} holds new lines back (kept up to MAX_BACKLOG_LINES, older ones then
-    counted as skipped), {"action": "resume"} sends what was held, {"action": "filter", "q": "text"}
+    counted as skipped; a change of availability that no held line precedes is still
+    sent), {"action": "resume"} sends what was held, {"action": "filter", "q": "text"}
     (answered {"filter": "text"}) sends from then on only lines that contain the
     text, ignoring case, held lines included ("q": "" sends every line again).
     "skipped" then counts matching lines only. A bad q is answered {"error"} with
@@ -113,6 +117,10 @@ class LogTailConsumer(AuthenticatedConsumer):
             delivery = await subscription.get()
             if delivery.skipped:
                 await self.send_json({"skipped": delivery.skipped})
+            if (change := delivery.availability) is not None:
+                await self.send_json(
+                    {"available": True} if change.available else {"available": False, "reason": change.reason}
+                )
             if not delivery.batches:
                 continue
             if len(delivery.batches) == 1:

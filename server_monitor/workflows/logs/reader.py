@@ -17,7 +17,10 @@ POLL_INTERVAL, as it always did.
 A new subscriber's first lines come from the lines this reader published last, taken
 in the same step that registers its queue, with the follower's reason (why the log
 cannot be read now), so the first message and the stream that follows meet exactly:
-no line twice, none lost. Each batch is casefolded once, for all the filtered subscriptions.
+no line twice, none lost. A change of that reason (the log deleted, swapped for a
+link, journalctl ended; readable again) goes to every subscription in order with the
+lines: lines read before the log went away come before the news, lines of a log that
+is back come after it. Each batch is casefolded once, for all the filtered subscriptions.
 
 Nothing here blocks the event loop: every stat, open and read happens in the
 follower, called in _EXECUTOR's threads, one call per reader at a time. Why threads
@@ -35,7 +38,7 @@ from typing import TypeVar
 
 from server_monitor.adapters.lines import PollResult
 from server_monitor.workflows.logs.sources import LogSource, note_availability
-from server_monitor.workflows.logs.subscription import MAX_BATCH_LINES, Batch, Subscription
+from server_monitor.workflows.logs.subscription import MAX_BATCH_LINES, Availability, Batch, Subscription
 
 logger = logging.getLogger("server_monitor.logs")
 
@@ -177,10 +180,12 @@ class SharedReader:
                     logger.exception("reading log %s failed; retrying", self.source.name)
                     await self._sleep(ERROR_RETRY)
                     continue
-                self._set_reason(result.reason)
+                if self.reason is not None:  # back, or another reason: said before the lines it brings
+                    self._set_reason(result.reason)
                 if result.lines:
                     self._publish(result.lines)
                     published = loop.time()
+                self._set_reason(result.reason)  # gone: said after the lines read before it went
                 if not result.more and not self._stopping:
                     await self._wait_for_change()
                     gather = min(MAX_GATHER, GATHER_PER_CLIENT * len(self._subscriptions))
@@ -200,9 +205,15 @@ class SharedReader:
                 self._follower.close()
 
     def _set_reason(self, reason: str | None) -> None:
-        if reason != self.reason:
-            note_availability(self.source, reason)  # logged once per change, as for REST
+        """A change of the follower's reason: logged (once per change, as for REST) and
+        announced to every subscription after the lines published so far."""
+        if reason == self.reason:
+            return
+        note_availability(self.source, reason)
         self.reason = reason
+        change = Availability(reason)
+        for subscription in self._subscriptions:
+            subscription.announce(change)
 
     def _publish(self, lines: list[str]) -> None:
         self._recent.extend(lines)

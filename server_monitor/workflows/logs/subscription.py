@@ -2,17 +2,22 @@
 
 A Subscription is made by the shared reader (workflows.logs.reader) in the same step
 that registers it, so its `initial` lines and `reason` and what it is pushed from
-then on meet exactly: no line twice, none lost.
+then on meet exactly: no line twice, none lost. The reader pushes every Batch of new
+lines, and every change of the log's availability (an Availability: why it cannot be
+read now, or that it can again), in the order they happened.
 
 The queue is bounded: a client that cannot keep up, or that paused, never slows the
 reader or the other clients. Past MAX_BACKLOG_LINES undelivered lines the oldest are
-dropped and counted, and the client is told how many ("skipped") before the lines that
-follow; nothing is dropped silently.
+dropped and counted, and the client is told how many ("skipped") before what follows;
+nothing is dropped silently. An availability change is not a line: it is never
+dropped, and one not yet delivered gives way to the next (the newer state is what the
+client needs to know), so they too stay bounded.
 
 A subscription may carry a filter (adapters.logs.tail.LineFilter, the one matching
 rule): it is applied as lines enter this queue, so the bound and the "skipped" count
 are about the lines this client would be sent, and other subscriptions of the same
-reader are untouched.
+reader are untouched. A pause holds lines back; an availability change that no held
+line precedes is delivered all the same.
 """
 
 from __future__ import annotations
@@ -52,10 +57,25 @@ class Batch:
         return Batch(kept) if kept else None
 
 
+@dataclass(frozen=True)
+class Availability:
+    """The log's availability changed: `reason` says why it cannot be read now, None that it can again."""
+
+    reason: str | None
+
+    @property
+    def available(self) -> bool:
+        return self.reason is None
+
+
 @dataclass
 class Delivery:
+    """What to send next, in this order: the count of lines dropped before it, an
+    availability change, then the lines."""
+
     skipped: int  # lines dropped (client too slow, or paused too long) before these
     batches: list[Batch]
+    availability: Availability | None = None
 
 
 class Subscription:
@@ -65,8 +85,8 @@ class Subscription:
         self.initial = initial
         self.reason = reason  # why the log is not available right now, if it is not
         self._leave = leave
-        self._batches: deque[Batch] = deque()
-        self._pending = 0
+        self._items: deque[Batch | Availability] = deque()  # in the order they are to be sent
+        self._pending = 0  # lines in _items
         self._skipped = 0
         self._paused = False
         self._wakeup = asyncio.Event()
@@ -89,9 +109,13 @@ class Subscription:
         self._filter = match
         if match is None:
             return
-        kept = [chosen for batch in self._batches if (chosen := batch.select(match)) is not None]
-        self._batches = deque(kept)
-        self._pending = sum(len(batch.lines) for batch in kept)
+        kept: deque[Batch | Availability] = deque()
+        for item in self._items:
+            chosen = item.select(match) if isinstance(item, Batch) else item
+            if chosen is not None:
+                _append(kept, chosen)
+        self._items = kept
+        self._pending = sum(len(item.lines) for item in kept if isinstance(item, Batch))
 
     def push(self, batch: Batch, folded: tuple[str, ...] | None = None) -> None:
         """New lines (`folded`: the same casefolded, when the reader has them for every filter)."""
@@ -100,55 +124,55 @@ class Subscription:
             if chosen is None:
                 return
             batch = chosen
-        self._batches.append(batch)
+        self._items.append(batch)
         self._pending += len(batch.lines)
-        while self._pending > MAX_BACKLOG_LINES:
-            excess = self._pending - MAX_BACKLOG_LINES
-            oldest = self._batches[0]
-            if len(oldest.lines) <= excess:
-                self._batches.popleft()
-                dropped = len(oldest.lines)
-            else:
-                self._batches[0] = Batch(oldest.lines[excess:])
-                dropped = excess
-            self._pending -= dropped
-            self._skipped += dropped
-        if not self._paused:
-            self._wakeup.set()
+        self._drop_oldest()
+        self._wake()
+
+    def announce(self, availability: Availability) -> None:
+        """The log's availability changed, after the lines pushed so far."""
+        _append(self._items, availability)
+        self._wake()
 
     def pause(self) -> None:
         self._paused = True
 
     def resume(self) -> None:
         self._paused = False
-        if self._pending or self._skipped:
-            self._wakeup.set()
+        self._wake()
 
     async def get(self) -> Delivery:
-        """The next lines to send, at most MAX_BATCH_LINES; waits while paused or idle."""
+        """What to send next, at most MAX_BATCH_LINES lines; waits while idle, or paused
+        with nothing but lines to send."""
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
-            if not self._paused and (self._pending or self._skipped):
+            if self._ready():
                 break
+        availability = self._items[0] if self._items else None
+        if isinstance(availability, Availability):
+            self._items.popleft()
+        else:
+            availability = None
         batches: list[Batch] = []
         room = MAX_BATCH_LINES
-        while self._batches and room > 0:
-            batch = self._batches[0]
+        while not self._paused and self._items and room > 0:
+            batch = self._items[0]
+            if not isinstance(batch, Batch):
+                break  # an availability change: sent after these lines, in a delivery of its own
             if len(batch.lines) > room:
                 if batches:
                     break
-                self._batches[0] = Batch(batch.lines[room:])
+                self._items[0] = Batch(batch.lines[room:])
                 batch = Batch(batch.lines[:room])
             else:
-                self._batches.popleft()
+                self._items.popleft()
             batches.append(batch)
             room -= len(batch.lines)
             self._pending -= len(batch.lines)
-        if self._pending:
-            self._wakeup.set()
         skipped, self._skipped = self._skipped, 0
-        return Delivery(skipped, batches)
+        self._wake()  # what is left, for the next call
+        return Delivery(skipped, batches, availability)
 
     async def close(self) -> None:
         """Leave; the last subscription to leave stops the reader and waits for it."""
@@ -156,3 +180,49 @@ class Subscription:
             return
         self.closed = True
         await self._leave(self)
+
+    def _ready(self) -> bool:
+        """Something to send: anything unless paused; while paused, only an availability
+        change that no held line precedes."""
+        if self._paused:
+            return bool(self._items) and isinstance(self._items[0], Availability)
+        return bool(self._items) or self._skipped > 0
+
+    def _wake(self) -> None:
+        if self._ready():
+            self._wakeup.set()
+
+    def _drop_oldest(self) -> None:
+        """Past MAX_BACKLOG_LINES, drop the oldest lines and count them; an availability
+        change among them stays, in front of the lines that follow it."""
+        while self._pending > MAX_BACKLOG_LINES:
+            notice = self._items[0]
+            if isinstance(notice, Availability):
+                self._items.popleft()
+            oldest = self._items[0]  # a batch: two changes in a row are one (_append)
+            assert isinstance(oldest, Batch)
+            excess = self._pending - MAX_BACKLOG_LINES
+            if len(oldest.lines) <= excess:
+                self._items.popleft()
+                dropped = len(oldest.lines)
+            else:
+                self._items[0] = Batch(oldest.lines[excess:])
+                dropped = excess
+            self._pending -= dropped
+            self._skipped += dropped
+            if isinstance(notice, Availability):
+                _append_left(self._items, notice)
+
+
+def _append(items: deque[Batch | Availability], item: Batch | Availability) -> None:
+    """Add `item` at the end; a change right after another one not sent yet replaces it."""
+    if isinstance(item, Availability) and items and isinstance(items[-1], Availability):
+        items[-1] = item
+    else:
+        items.append(item)
+
+
+def _append_left(items: deque[Batch | Availability], notice: Availability) -> None:
+    """Put a change back in front, unless a newer one is there already."""
+    if not (items and isinstance(items[0], Availability)):
+        items.appendleft(notice)
