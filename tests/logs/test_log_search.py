@@ -231,8 +231,9 @@ def test_the_schema_documents_q_and_the_search_fields(viewer_client):
 def test_a_bad_search_budget_stops_start_up_naming_the_variable(tmp_path, value):
     result = run_manage(clean_environ(WPDASH_DATA_DIR=str(tmp_path), WPDASH_LOG_SEARCH_BYTES=value), "check")
 
-    assert result.returncode != 0
-    assert "ImproperlyConfigured: WPDASH_LOG_SEARCH_BYTES=" in result.stderr
+    assert result.returncode == 78  # EX_CONFIG: one line naming the variable, no traceback
+    assert result.stderr.startswith("WPDASH_LOG_SEARCH_BYTES=") and "at least 65536" in result.stderr
+    assert len(result.stderr.splitlines()) == 1, result.stderr
 
 
 # --- the live tail's filter, in process (a paused client, the backlog bound) -----------
