@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 MAX_LINE_BYTES = 16 * 1024
-CUT_MARK = " …[line cut at 16 KiB]"
+_CUT = f"line cut at {MAX_LINE_BYTES // 1024} KiB"
+CUT_MARK = f" …[{_CUT}]"  # after a line's first MAX_LINE_BYTES
+HEAD_CUT_MARK = f"[{_CUT}]… "  # before the end of a line whose start lies beyond what a tail may read
 MAX_TAIL_LINES = 500  # the most lines one tail answers, from a file or a journal
 
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from server_monitor.adapters.lines import CUT_MARK, MAX_LINE_BYTES
-from server_monitor.adapters.logs import tail
+from server_monitor.adapters.lines import CUT_MARK, HEAD_CUT_MARK, MAX_LINE_BYTES
 from server_monitor.adapters.logs.tail import BLOCK_SIZE
 from server_monitor.workflows.logs.sources import FileSource
 from tests.support.logs import NGINX_ACCESS_FIXTURE
@@ -131,7 +130,7 @@ def test_a_file_without_any_newline_is_read_only_up_to_the_bound(tmp_path, monke
 
     (line,) = FileSource("blob", str(path)).tail(2).lines
 
-    assert line.startswith(tail.HEAD_CUT_MARK) and line.endswith(CUT_MARK)
+    assert line.startswith(HEAD_CUT_MARK) and line.endswith(CUT_MARK)
     assert sum(read) <= 3 * (MAX_LINE_BYTES + 1)
 
 

@@ -17,11 +17,16 @@ from typing import AnyStr
 
 from django.conf import settings
 
-from server_monitor.adapters.lines import CUT_MARK, MAX_LINE_BYTES, MAX_TAIL_LINES, cut_bytes, decode_line
+from server_monitor.adapters.lines import (
+    CUT_MARK,
+    HEAD_CUT_MARK,
+    MAX_LINE_BYTES,
+    MAX_TAIL_LINES,
+    cut_bytes,
+    decode_line,
+)
 from server_monitor.adapters.logs.paths import open_log_file
 
-# Shown before the end of a line whose start lies beyond what a tail may read.
-HEAD_CUT_MARK = "[line cut at 16 KiB]… "
 DEFAULT_TAIL_LINES = 50
 BLOCK_SIZE = 64 * 1024
 MAX_QUERY_CHARS = 200
