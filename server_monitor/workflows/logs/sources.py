@@ -110,6 +110,8 @@ class LogSource(Protocol):
 
 @dataclass(frozen=True)
 class FileSource:
+    """A log file, read through adapters.logs (opened only by paths.open_log_file)."""
+
     name: str
     path: str
 
@@ -141,6 +143,8 @@ class FileSource:
 
 @dataclass(frozen=True)
 class JournalSource:
+    """A systemd unit's journal, read through adapters.journal (journalctl)."""
+
     name: str
     path: str  # journal:NAME as configured or listed
     unit: str  # the systemd unit whose journal it is
