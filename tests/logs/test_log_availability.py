@@ -109,8 +109,10 @@ async def test_a_journal_whose_journalctl_ends_says_why_then_goes_on_after_its_l
     settings.WPDASH_JOURNAL_DIRECTORY = str(journal.path)
     settings.WPDASH_LOGS = {"mysql": "journal:mariadb.service"}
     socket = await connect("mysql", await session_cookie())
-    await socket.receive_json_from(timeout=20)
-    (journalctl,) = [child for child in psutil.Process().children() if "--follow" in child.cmdline()]
+    first = await socket.receive_json_from(timeout=20)
+    assert first["lines"] and "available" not in first  # the reader's journalctl --follow runs
+    ours = f"--directory={journal.path}"  # not another test's journalctl that has not ended yet
+    (journalctl,) = [child for child in psutil.Process().children() if {"--follow", ours} <= set(child.cmdline())]
 
     journalctl.kill()
     gone = await socket.receive_json_from(timeout=20)
