@@ -16,6 +16,6 @@ class ServerMonitorConfig(AppConfig):
         close_revoked_sockets()
         sign_in_log.connect_signals()  # each failed sign-in as one line, for fail2ban
         # Once per process: which configured log paths went through a link (pinned or refused).
-        from server_monitor.adapters.logs.sources import log_pin_notes
+        from server_monitor.workflows.logs.sources import log_pin_notes
 
         log_pin_notes()

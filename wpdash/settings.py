@@ -225,7 +225,7 @@ WPDASH_RESTART_APPROVAL = env.envbool("WPDASH_RESTART_APPROVAL", False)
 # of one, asked through a proxy or with WPDASH_HTTPS=on, answers before it runs
 # (server_monitor/workflows/detach.py). `none` for no unit.
 WPDASH_PROXY_UNITS = env.unit_names("WPDASH_PROXY_UNITS", ["nginx"])
-# The systemd journal, read only through journalctl (server_monitor/adapters/journal.py).
+# The systemd journal, read only through journalctl (server_monitor/adapters/journal/).
 # An empty directory means the system journal; a directory (e.g. of journal files
 # copied from another host, or the tests' own) is read with `--directory=`.
 WPDASH_JOURNALCTL = env.envpath("WPDASH_JOURNALCTL", "/usr/bin/journalctl")

@@ -4,7 +4,7 @@ daphne hands an application `send=functools.partial(Server.handle_reply, protoco
 handle_reply writes each message into the socket's Twisted transport at once, whatever
 the client has read. So `await send(...)` never waits, and the transport's buffer for a
 client that stopped reading grows without limit (50 such sockets at 8,000 lines/s took
-daphne to 1.5 GiB, never given back): the live tail's own bound (fanout's
+daphne to 1.5 GiB, never given back): the live tail's own bound (its Subscription's
 MAX_BACKLOG_LINES, then {"skipped": n}) never applied, because nothing ever waited.
 
 This middleware is the one module that knows daphne's internals. Under daphne it

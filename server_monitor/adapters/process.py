@@ -1,10 +1,13 @@
 """Child processes: list arguments, a deadline, bounded output and a minimal environment.
 
 Every program wpdash starts (systemctl, sudo, journalctl) goes through `run`, or
-`start` for a follower that outlives one call (journalctl --follow), so the rules hold
+`start` for a child that outlives one call (journalctl --follow), so the rules hold
 everywhere: never a shell, never past its deadline (its whole process
 group is killed), never more than `limit` bytes kept per stream, and never the
-server's own environment, which holds secrets.
+server's own environment, which holds secrets. Both read a child's two pipes the same
+way (`ChildOutput`: without blocking, through one selector) and end it the same way
+(`kill_group`, `kill`, `end`). Also here: which user this process runs as, in words
+(`user_name`), the user its children run as too.
 """
 
 from __future__ import annotations
@@ -12,14 +15,17 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import pwd
 import selectors
 import signal
 import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 OUTPUT_LIMIT = 64 * 1024  # bytes kept from any one stream; the rest is read and dropped
+CHUNK_BYTES = 65536  # one read from a pipe
 
 logger = logging.getLogger("server_monitor.process")
 
@@ -71,51 +77,122 @@ def run(
             on_start(process.pid)
         except Exception:
             logger.exception("on_start for %s (pid %s) failed; the child runs on", argv[0], process.pid)
-    out, err = bytearray(), bytearray()
-    kept = {process.stdout.fileno(): out, process.stderr.fileno(): err}
+    kept = {"out": bytearray(), "err": bytearray()}
     deadline = time.monotonic() + timeout
     timed_out = False
-    with selectors.DefaultSelector() as selector:
-        for stream in (process.stdout, process.stderr):
-            selector.register(stream, selectors.EVENT_READ)
-        while selector.get_map() and not timed_out:
+    with ChildOutput(process) as output:
+        while output.open:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 timed_out = True
                 break
-            for key, _events in selector.select(remaining):
-                chunk = os.read(key.fd, 65536)
-                if not chunk:
-                    selector.unregister(key.fileobj)
-                    continue
-                buffer = kept[key.fd]
+            for stream, chunk in output.read(remaining):
+                buffer = kept[stream]
                 buffer += chunk[: max(0, limit - len(buffer))]
-    if not timed_out:
-        try:
-            process.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            timed_out = True  # closed its output but kept running
     if timed_out:
         kill(process)
-    process.stdout.close()
-    process.stderr.close()
+    else:
+        timed_out = not end(process, max(0.0, deadline - time.monotonic()))  # closed its output, ran on
     return RunResult(
         exit_code=None if timed_out else process.returncode,
-        stdout=out.decode("utf-8", "replace"),
-        stderr=err.decode("utf-8", "replace"),
+        stdout=kept["out"].decode("utf-8", "replace"),
+        stderr=kept["err"].decode("utf-8", "replace"),
         timed_out=timed_out,
     )
 
 
+Stream = Literal["out", "err"]
+
+
+class ChildOutput:
+    """A child's stdout and stderr, read without blocking through one selector.
+
+    `read(timeout)` waits at most `timeout` seconds (0: not at all) for either pipe and
+    reads one chunk from each that is ready; an empty chunk says that stream ended (it
+    is no longer watched). `close()` (or leaving the `with`) closes the selector and both
+    pipes. Used by `run` until the deadline, and by a long-lived child's reader
+    (adapters.journal.stream) one call at a time.
+    """
+
+    def __init__(self, child: subprocess.Popen[bytes]) -> None:
+        assert child.stdout is not None and child.stderr is not None  # start and run make both pipes
+        self._child = child
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(child.stdout, selectors.EVENT_READ, "out")
+        self._selector.register(child.stderr, selectors.EVENT_READ, "err")
+
+    @property
+    def open(self) -> bool:
+        """Whether a stream is still watched (has not ended)."""
+        return bool(self._selector.get_map())
+
+    @property
+    def descriptor(self) -> int:
+        """stdout's, for an event loop to wait on: readable when the child printed or ended."""
+        assert self._child.stdout is not None
+        return self._child.stdout.fileno()
+
+    def read(self, timeout: float) -> list[tuple[Stream, bytes]]:
+        """The chunks that are there within `timeout`, by stream; [] when none came."""
+        if not self.open:
+            return []
+        chunks: list[tuple[Stream, bytes]] = []
+        for key, _events in self._selector.select(timeout):
+            chunk = os.read(key.fd, CHUNK_BYTES)
+            if not chunk:
+                self._selector.unregister(key.fileobj)
+            chunks.append((key.data, chunk))
+        return chunks
+
+    def close(self) -> None:
+        self._selector.close()
+        assert self._child.stdout is not None and self._child.stderr is not None
+        self._child.stdout.close()
+        self._child.stderr.close()
+
+    def __enter__(self) -> ChildOutput:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def kill_group(pid: int) -> None:
+    """SIGKILL to the process group of a child started here (its pid is the group's id).
+
+    Best effort: under sudo the children run as root and may not be ours to kill, and a
+    group whose processes have all gone is no error. Reaping is the caller's (`kill`)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
 def kill(process: subprocess.Popen[bytes]) -> None:
     """Kill a child started by this module and its process group, and reap it."""
-    # Under sudo the children run as root and may not be ours to kill; the group
-    # kill is best effort, the direct child is always reaped.
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
+    kill_group(process.pid)
     with contextlib.suppress(ProcessLookupError):
-        process.kill()
+        process.kill()  # the direct child is always ours to kill
     process.wait()
+
+
+def end(process: subprocess.Popen[bytes], grace: float) -> bool:
+    """Wait up to `grace` seconds for the child to exit; past that kill it (`kill`).
+    True when it exited by itself."""
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        kill(process)
+        return False
+    return True
+
+
+def user_name(uid: int | None = None) -> str:
+    """The name of user `uid` (None: the user this process and its children run as), or
+    the number when no name is known (a container without that passwd entry)."""
+    uid = os.geteuid() if uid is None else uid
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
 
 
 def start(argv: Sequence[str]) -> subprocess.Popen[bytes]:

@@ -10,7 +10,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from server_monitor.adapters.logs.sources import journal_source_name
+from server_monitor.workflows.logs.sources import journal_source_name
 
 register = template.Library()
 

@@ -10,7 +10,7 @@ priority 6. So the failure message quotes the last lines *not* written by system
 systemd's own only when the unit wrote none (it died without a word).
 (shared/fixtures/journal/debian12-failed-restarts.txt shows both, from a real Debian 12.)
 
-The column holds adapters.journal's line format, one entry per line:
+The column holds adapters.journal.entries' line format, one entry per line:
     2026-12-05 17:00:07 [err] nginx[604]: 2026/12/05 17:00:07 [emerg] 604#604: unknown directive …
 A line that does not start that way continues the entry before it (a message with a
 line break).
@@ -21,13 +21,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from server_monitor.adapters import journal
+from server_monitor.adapters.journal.entries import PRIORITY_NAMES
 
-# What adapters.journal.Entry.line writes: time, the priority for warning or worse, the
+# What adapters.journal.entries.Entry.line writes: time, the priority for warning or worse, the
 # identifier and PID, the message (tests/restarts/test_failure_cause.py pins the two together).
 LINE_RE = re.compile(
     r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d "
-    r"(?:\[(?P<priority>" + "|".join(journal.PRIORITY_NAMES) + r")\] )?"
+    r"(?:\[(?P<priority>" + "|".join(PRIORITY_NAMES) + r")\] )?"
     r"(?P<identifier>[^\s\[\]:]+)(?:\[(?P<pid>\d+)\])?: (?P<message>.*)$"
 )
 SYSTEMD = "systemd"  # the manager's SYSLOG_IDENTIFIER: systemd[1] for system units

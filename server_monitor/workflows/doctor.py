@@ -15,11 +15,12 @@ from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 
-from server_monitor.adapters import journal, systemd
-from server_monitor.adapters.logs import sources
+from server_monitor.adapters import systemd
+from server_monitor.adapters.journal import reads
 from server_monitor.adapters.logs.paths import OpenFolder
 from server_monitor.errors import DomainError
 from server_monitor.workflows import metrics
+from server_monitor.workflows.logs import sources
 
 CACHE_KEY = "wpdash:doctor"
 CACHE_SECONDS = 60  # sudo -l runs once per unit: not on every page view
@@ -81,12 +82,12 @@ def check_logs() -> list[Finding]:
     units' own journals are one check (check_journal)."""
     findings = []
     for source in sources.settings_sources():
-        status = sources.source_status(source)
+        status = source.status()
         if status.available:
             findings.append(Finding("logs", True, f"{status.name}: {_shown_path(status.path)} is readable."))
         else:
             findings.append(Finding("logs", False, f"{status.name}: {status.reason}"))
-        findings += [_open_folder_finding(source.name, folder) for folder in sources.open_folders(source)]
+        findings += [_open_folder_finding(source.name, folder) for folder in source.open_folders()]
     return findings
 
 
@@ -110,7 +111,7 @@ def check_journal() -> list[Finding]:
     """The journal every unit's log source and a failed restart's reason are read from.
     Asked only where systemd answers (run_checks): elsewhere there are no unit journals."""
     try:
-        journal.end_cursor()
+        reads.end_cursor()
     except DomainError as error:
         return [Finding("journal", False, f"{error.detail.rstrip('.')}. Unit logs and restart reasons are not shown.")]
     return [Finding("journal", True, "The systemd journal is readable: every unit's log can be shown.")]

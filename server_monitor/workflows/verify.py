@@ -14,7 +14,8 @@ from typing import Any
 
 from django.db import DatabaseError
 
-from server_monitor.adapters import journal, systemd
+from server_monitor.adapters import systemd
+from server_monitor.adapters.journal import reads
 from server_monitor.adapters.process import RunResult
 from server_monitor.errors import DomainError
 from server_monitor.models import RestartAction
@@ -179,7 +180,7 @@ def read_from_unit(action: RestartAction) -> dict[str, Any]:
 def journal_since(unit: str, since_usec: int) -> str:
     """The unit's journal lines since `since_usec`, or why they cannot be read."""
     try:
-        return "\n".join(journal.entries_since(unit, since_usec, JOURNAL_LINES, JOURNAL_BYTES))
+        return "\n".join(reads.entries_since(unit, since_usec, JOURNAL_LINES, JOURNAL_BYTES))
     except DomainError as error:
         return f"{JOURNAL_UNREADABLE}{error.detail})"
 

@@ -111,19 +111,8 @@ def test_arrows_only_point_down(path):
     assert upward == [], f"{name} imports from a layer above it"
 
 
-# Log modules that still combine files with the journal and systemd: the log-source
-# restructure moves that combining into workflows/logs/ and empties this set.
-NOT_MOVED_YET = {
-    "server_monitor.adapters.logs.journal_reader",
-    "server_monitor.adapters.logs.sources",
-    "server_monitor.adapters.logs.tail",
-}
-
-
 @pytest.mark.parametrize("path", list(modules(("server_monitor/adapters",))), ids=name_of)
 def test_no_adapter_calls_another(path):
-    if name_of(path) in NOT_MOVED_YET:
-        pytest.xfail("moves to workflows/logs/ in the log-source restructure")
     own = adapter_of(name_of(path))
     others = sorted(
         target

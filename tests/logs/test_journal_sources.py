@@ -14,7 +14,7 @@ import requests
 import websockets
 from django.core.exceptions import ImproperlyConfigured
 
-from server_monitor.adapters.logs import sources
+from server_monitor import caching
 from tests.support.journal import JournalDirectory, journalctl_lines, require_journal_tools
 from tests.support.logs import connect, receive_lines, session_cookie
 from tests.support.servers import live_server
@@ -30,7 +30,7 @@ def journal(tmp_path, settings) -> JournalDirectory:
     directory.load_fixture(require_journal_tools())
     settings.WPDASH_JOURNAL_DIRECTORY = str(directory.path)
     settings.WPDASH_LOGS = {"mysql": "journal:mariadb.service", "nginx-access": str(tmp_path / "access.log")}
-    sources._journal_checks.clear()  # nothing known of another test's journal
+    caching.clear_all()  # nothing known of another test's journal
     return directory
 
 

@@ -11,9 +11,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient, APIRequestFactory, force_authenticate
 
-from server_monitor.adapters.logs import tail
 from server_monitor.web.api.serializers import LogTailSerializer, tail_answer
 from server_monitor.web.api.views import LogViewSet
+from server_monitor.workflows.logs import sources
 from tests.support.logs import NGINX_ACCESS_FIXTURE, run_as_nobody
 
 FIXTURE = NGINX_ACCESS_FIXTURE
@@ -186,10 +186,10 @@ def test_the_schema_documents_the_shapes_and_the_400(viewer_client):
 @pytest.mark.parametrize(
     "found",
     [
-        tail.Tail("nginx-access", ["one", "", "  two é \x00"], 1796000000, True, None),
-        tail.Tail("mysql", [], 1796000000, False, "/var/log/mysql/error.log does not exist."),
-        tail.Tail("nginx-access", ["match"], 1796000000, True, None, scanned_bytes=4096, reached_start=False),
-        tail.Tail("nginx-access", [], 1796000000, True, None, scanned_bytes=0, reached_start=True),
+        sources.Tail("nginx-access", ["one", "", "  two é \x00"], 1796000000, True, None),
+        sources.Tail("mysql", [], 1796000000, False, "/var/log/mysql/error.log does not exist."),
+        sources.Tail("nginx-access", ["match"], 1796000000, True, None, scanned_bytes=4096, reached_start=False),
+        sources.Tail("nginx-access", [], 1796000000, True, None, scanned_bytes=0, reached_start=True),
     ],
 )
 def test_the_direct_answer_is_exactly_what_the_documented_serializer_gives(found):

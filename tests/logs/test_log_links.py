@@ -2,8 +2,8 @@
 
 The attack of issue 24: whoever can write in a log's folder swaps the log for a link to
 a secret (`ln -sf SECRET tmp && mv -T tmp link.log`), and a read-only viewer reads it.
-Real files in tmp_path; the REST tail and search through the API, the follower
-through its Tracker (a real daphne is in test_log_links_live.py).
+Real files in tmp_path; the REST tail and search through the API, the live tail
+through its FileFollower (a real daphne is in test_log_links_live.py).
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from server_monitor.adapters.logs import paths, rotation, sources, tail
-from server_monitor.adapters.logs.reader import Tracker
+from server_monitor.adapters.logs import paths, rotation
+from server_monitor.adapters.logs.follow import FileFollower
+from server_monitor.workflows.logs import sources
 from tests.support.logs import nginx_line, run_as_nobody
 
 SECRET = "DJANGO_SECRET_KEY=not-for-viewers-0123456789abcdef"
@@ -87,12 +88,12 @@ def test_a_hard_link_to_a_secret_is_refused(link_log, secret):
     os.link(secret, link_log.with_name("tmp"))
     os.replace(link_log.with_name("tmp"), link_log)
 
-    found = tail.tail(sources.get_source("link"), 50)
+    found = sources.get_source("link").tail(50)
 
     assert (found.lines, found.available) == ([], False)
     assert found.reason.startswith(f"{link_log} has 2 names (hard links)")
     assert f"find / -xdev -samefile {link_log}" in found.reason
-    status = sources.source_status(sources.get_source("link"))
+    status = sources.get_source("link").status()
     assert (status.readable, status.size) == (False, None)  # not even the secret's size
 
 
@@ -106,7 +107,7 @@ def test_a_folder_on_the_way_swapped_for_a_link_is_refused(settings, tmp_path, s
     folder.rename(tmp_path / "logs" / "nginx.old")
     os.symlink(secret.parent, folder)
 
-    found = tail.tail(sources.get_source("nginx-access"), 50)
+    found = sources.get_source("nginx-access").tail(50)
 
     assert (found.lines, found.available) == ([], False)
     assert found.reason.startswith(f"{folder}, on the way to {folder / 'access.log'}, is a symbolic link")
@@ -123,7 +124,7 @@ def test_a_log_in_a_folder_others_may_pass_but_not_list_is_read():
         log.write_text("one\ntwo\n")
         log.chmod(0o644)
 
-        found = run_as_nobody(lambda: tail.tail(sources.LogSource("app", str(log)), 5))
+        found = run_as_nobody(lambda: sources.FileSource("app", str(log)).tail(5))
     finally:
         shutil.rmtree(public)
 
@@ -140,37 +141,37 @@ def test_what_is_not_a_regular_file_is_refused(tmp_path, kind):
 
 
 def test_the_follower_refuses_a_link_swapped_in_at_rotation_and_keeps_the_old_file(link_log, secret):
-    tracker = Tracker(str(link_log))
-    tracker.start(50)
+    follower = FileFollower(str(link_log))
+    follower.start(50)
     writer = os.open(link_log, os.O_WRONLY | os.O_APPEND)
     os.write(writer, b"before the swap\n")
-    assert tracker.poll().lines == ["before the swap"]
+    assert follower.poll().lines == ["before the swap"]
 
     swap_for_link(link_log, secret)
     os.write(writer, b"the writer still writes to its file\n")
-    result = tracker.poll()
+    result = follower.poll()
 
     assert result.lines == ["the writer still writes to its file"]
     assert result.reason is not None and result.reason.startswith(f"{link_log} is a symbolic link")
     with secret.open("a") as more:
         more.write("MORE_SECRET=1\n")
-    assert all("SECRET" not in line for _ in range(3) for line in tracker.poll().lines)
-    assert len(tracker.open_descriptors) == 1  # the old log only
+    assert all("SECRET" not in line for _ in range(3) for line in follower.poll().lines)
+    assert len(follower.open_descriptors) == 1  # the old log only
     os.close(writer)
-    tracker.close()
+    follower.close()
 
 
 def test_the_follower_refuses_a_hard_link_swapped_in(link_log, secret):
-    tracker = Tracker(str(link_log))
-    tracker.start(50)
+    follower = FileFollower(str(link_log))
+    follower.start(50)
     os.link(secret, link_log.with_name("tmp"))
     os.replace(link_log.with_name("tmp"), link_log)
 
-    result = tracker.poll()
+    result = follower.poll()
 
     assert result.lines == []
     assert result.reason is not None and "has 2 names" in result.reason
-    tracker.close()
+    follower.close()
 
 
 def test_a_rotated_copy_that_is_a_link_is_not_read(tmp_path, secret):
@@ -208,7 +209,7 @@ def test_a_configured_link_is_pinned_to_its_target_at_start_up(tmp_path, secret)
     ]
     # The link changed after start-up: the pinned target is still what is read.
     swap_for_link(link, secret)
-    assert tail.tail(sources.LogSource("app", logs["app"]), 5).lines == ["the real log"]
+    assert sources.FileSource("app", logs["app"]).tail(5).lines == ["the real log"]
 
 
 def test_a_folder_link_in_the_middle_of_a_configured_path_is_pinned_too(tmp_path):
@@ -235,7 +236,7 @@ def test_a_link_others_could_have_made_is_not_followed_even_at_start_up(tmp_path
     ((level, note),) = notes
     assert level == logging.WARNING
     assert f"{link}, but group root and everyone may change {folder}: it is not followed" in note
-    assert "is a symbolic link" in tail.tail(sources.LogSource("app", str(link)), 5).reason
+    assert "is a symbolic link" in sources.FileSource("app", str(link)).tail(5).reason
 
 
 def test_a_link_owned_by_another_user_is_not_followed(tmp_path, secret):
@@ -264,4 +265,4 @@ def test_a_configured_path_is_normalised_so_the_opener_can_walk_it(tmp_path):
     (path,) = env.log_sources("WPDASH_LOGS", {}, {"WPDASH_LOGS": f"app={written}"}).values()
 
     assert path == str(tmp_path / "app.log")
-    assert tail.tail(sources.LogSource("app", path), 5).lines == ["x"]
+    assert sources.FileSource("app", path).tail(5).lines == ["x"]

@@ -2,7 +2,7 @@
 
 `link=<dir>/link.log` is configured; once a viewer follows it, the name is swapped for
 a link to a secret (`ln -sf SECRET tmp && mv -T tmp link.log`). The secret's lines
-never reach a client; the reason does. A path configured as a link on purpose is
+never reach a client; the reason does, at once on the open socket too. A path configured as a link on purpose is
 resolved once at start-up, said in daphne's log, and a later change of the link is
 not followed.
 """
@@ -67,13 +67,16 @@ def test_a_swapped_link_never_reaches_a_client_and_its_reason_does(served):
         protocols = ["wpdash", f"bearer.{access}"]
         received: list[dict] = []
 
-        async def lines_until(ws, last: str) -> None:
+        async def until(ws, arrived) -> None:
             while True:
                 message = json.loads(await asyncio.wait_for(ws.recv(), 10))
                 assert "SECRET" not in json.dumps(message), message
                 received.append(message)
-                if last in message.get("lines", []):
+                if arrived(message):
                     return
+
+        def lines_until(ws, last: str):
+            return until(ws, lambda message: last in message.get("lines", []))
 
         async with websockets.connect(url, subprotocols=protocols) as following:
             received.append(json.loads(await asyncio.wait_for(following.recv(), 10)))
@@ -81,6 +84,7 @@ def test_a_swapped_link_never_reaches_a_client_and_its_reason_does(served):
             await lines_until(following, "before the swap")
 
             swap_for_link(log, secret)
+            await until(following, lambda message: "available" in message)  # at once: nothing else was written
             os.write(writer, b"after the swap, to the file the writer holds\n")
             await lines_until(following, "after the swap, to the file the writer holds")
 
@@ -99,10 +103,14 @@ def test_a_swapped_link_never_reaches_a_client_and_its_reason_does(served):
     tail = requests.get(f"{server.url}/api/v1/server/logs/link?lines=50", headers=headers, timeout=10)
     search = requests.get(f"{server.url}/api/v1/server/logs/link?lines=50&q=SECRET", headers=headers, timeout=10)
 
-    streamed = [line for message in received[1:] for line in message["lines"]]
+    streamed = [line for message in received[1:] for line in message.get("lines", [])]
     assert streamed == ["before the swap", "after the swap, to the file the writer holds", "the last line"]
     assert joined["available"] is False
     assert joined["reason"].startswith(f"{log} is a symbolic link, and wpdash does not follow links")
+    # The open socket was told the same, once, in order: after the lines read before the swap.
+    changes = [message for message in received[1:] if "lines" not in message]
+    assert changes == [{"available": False, "reason": joined["reason"]}]
+    assert received.index(changes[0]) == 2
     assert "SECRET" not in json.dumps(joined["lines"])
     for answer in (tail, search):
         assert answer.status_code == 200

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from server_monitor.adapters.logs.reader import Tracker
-from server_monitor.workflows.logs import fanout
+from server_monitor.adapters.logs.follow import FileFollower
+from server_monitor.workflows.logs import reader
 from tests.support.logs import (
     NginxLikeWriter,
     connect,
@@ -30,7 +30,7 @@ def write_and_rotate(path: Path, total: int, every: int, modes: list[str], extra
     After a rename rotation a few lines still go to the renamed file before the
     writer reopens its log, as nginx does until its USR1 arrives. Rotations come a
     few polls apart: a file written and rotated away entirely between two polls of
-    the follower cannot be seen (see server_monitor.adapters.logs.reader).
+    the follower cannot be seen (see server_monitor.adapters.logs.follow).
     """
     writer = NginxLikeWriter(path)
     number, rotations, written = 50, 0, 0
@@ -125,19 +125,19 @@ async def test_a_renamed_log_that_gets_no_new_file_is_still_followed(access_log)
 def test_a_line_cut_by_a_rename_is_sent_whole_once_the_file_is_finished(tmp_path):
     path = tmp_path / "app.log"
     path.write_bytes(b"")
-    tracker = Tracker(str(path))
-    tracker.start(50)
+    follower = FileFollower(str(path))
+    follower.start(50)
     writer = NginxLikeWriter(path)
     writer.write_raw(b"complete\nunterminated")
-    assert tracker.poll().lines == ["complete"]
+    assert follower.poll().lines == ["complete"]
 
     path.rename(tmp_path / "app.log.1")
     writer.reopen()
     writer.write("next")
 
-    assert tracker.poll().lines == ["unterminated", "next"]
-    assert len(tracker.open_descriptors) == 1
-    tracker.close()
+    assert follower.poll().lines == ["unterminated", "next"]
+    assert len(follower.open_descriptors) == 1
+    follower.close()
 
 
 def test_a_log_truncated_and_refilled_between_two_polls_is_caught(tmp_path):
@@ -145,8 +145,8 @@ def test_a_log_truncated_and_refilled_between_two_polls_is_caught(tmp_path):
     # position show that this is another file's content.
     path = tmp_path / "app.log"
     path.write_text("first 1\nfirst 2\n")
-    tracker = Tracker(str(path))
-    assert tracker.start(50) == ["first 1", "first 2"]
+    follower = FileFollower(str(path))
+    assert follower.start(50) == ["first 1", "first 2"]
     with path.open("a") as file:
         file.write("first 3\n")
     (tmp_path / "app.log.1").write_bytes(path.read_bytes())  # the copy
@@ -154,44 +154,44 @@ def test_a_log_truncated_and_refilled_between_two_polls_is_caught(tmp_path):
         file.truncate(0)
         file.write("".join(f"second {n}\n" for n in range(10)))
 
-    assert tracker.poll().lines == ["first 3", *(f"second {n}" for n in range(10))]
-    tracker.close()
+    assert follower.poll().lines == ["first 3", *(f"second {n}" for n in range(10))]
+    follower.close()
 
 
 def test_an_old_file_no_one_writes_to_is_closed_after_the_grace(tmp_path, monkeypatch):
     path = tmp_path / "app.log"
     path.write_text("a\n")
-    tracker = Tracker(str(path))
-    tracker.start(50)
+    follower = FileFollower(str(path))
+    follower.start(50)
     path.rename(tmp_path / "app.log.1")
     path.write_text("")
-    tracker.poll()
-    assert len(tracker.open_descriptors) == 2  # the writer may still write to the old one
+    follower.poll()
+    assert len(follower.open_descriptors) == 2  # the writer may still write to the old one
 
     monkeypatch.setattr(time, "monotonic", lambda: os.times().elapsed + 3600)
-    tracker.poll()
+    follower.poll()
 
-    assert len(tracker.open_descriptors) == 1
-    tracker.close()
+    assert len(follower.open_descriptors) == 1
+    follower.close()
 
 
 async def test_no_reader_is_left_once_the_clients_are_gone(access_log):
-    assert fanout.active_followers() == []
+    assert reader.active_readers() == []
 
 
 def test_the_hole_a_writer_without_o_append_leaves_after_a_truncation_is_skipped(tmp_path):
     path = tmp_path / "app.log"
     path.write_text("")
-    tracker = Tracker(str(path))
-    tracker.start(50)
+    follower = FileFollower(str(path))
+    follower.start(50)
     with path.open("r+b") as writer:  # no O_APPEND: it keeps its own offset
         writer.write(b"one\ntwo\n")
         writer.flush()
-        assert tracker.poll().lines == ["one", "two"]
+        assert follower.poll().lines == ["one", "two"]
         (tmp_path / "app.log.1").write_bytes(path.read_bytes())
         os.truncate(path, 0)
         writer.write(b"three\n")  # at offset 8: bytes 0..7 read back as NUL
         writer.flush()
 
-        assert tracker.poll().lines == ["three"]
-    tracker.close()
+        assert follower.poll().lines == ["three"]
+    follower.close()

@@ -13,8 +13,9 @@ import pytest
 import requests
 import websockets
 
-from server_monitor.adapters.logs.tail import BLOCK_SIZE, CUT_MARK, MAX_LINE_BYTES
-from server_monitor.workflows.logs import fanout
+from server_monitor.adapters.lines import CUT_MARK, MAX_LINE_BYTES
+from server_monitor.adapters.logs.tail import BLOCK_SIZE
+from server_monitor.workflows.logs import subscription
 from tests.support.logs import NginxLikeWriter, connect, receive_lines, session_cookie
 from tests.support.servers import clean_environ, live_server, run_manage
 from tests.support.users import PASSWORD
@@ -230,9 +231,9 @@ def test_the_schema_documents_q_and_the_search_fields(viewer_client):
 def test_a_bad_search_budget_stops_start_up_naming_the_variable(tmp_path, value):
     result = run_manage(clean_environ(WPDASH_DATA_DIR=str(tmp_path), WPDASH_LOG_SEARCH_BYTES=value), "check")
 
-    assert result.returncode != 0
-    assert result.stderr.startswith("WPDASH_LOG_SEARCH_BYTES=")  # one line naming it, no traceback
-    assert "at least 65536" in result.stderr
+    assert result.returncode == 78  # EX_CONFIG: one line naming the variable, no traceback
+    assert result.stderr.startswith("WPDASH_LOG_SEARCH_BYTES=") and "at least 65536" in result.stderr
+    assert len(result.stderr.splitlines()) == 1, result.stderr
 
 
 # --- the live tail's filter, in process (a paused client, the backlog bound) -----------
@@ -272,7 +273,7 @@ async def test_a_filter_also_applies_to_lines_held_while_paused(app_log):
 
 @pytest.mark.django_db(transaction=True)
 async def test_skipped_counts_only_the_lines_the_filter_lets_through(app_log, monkeypatch):
-    monkeypatch.setattr(fanout, "MAX_BACKLOG_LINES", 100)
+    monkeypatch.setattr(subscription, "MAX_BACKLOG_LINES", 100)
     app_log.write_text("")
     cookie = await session_cookie()
     paused, witness = await connect("app", cookie), await connect("app", cookie)

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from server_monitor.workflows.logs import fanout
+from server_monitor.workflows.logs import reader
 from tests.support.logs import NginxLikeWriter, connect, nginx_line, open_fds_to, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -46,6 +46,6 @@ async def test_clients_connecting_and_leaving_at_random_leave_nothing_behind(set
     await writing
     writer.close()
 
-    assert fanout.active_followers() == []
+    assert reader.active_readers() == []
     assert open_fds_to(log) == []
     assert asyncio.all_tasks() - tasks_before == set()

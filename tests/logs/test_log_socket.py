@@ -11,7 +11,7 @@ import os
 import pytest
 from channels.testing import WebsocketCommunicator
 
-from server_monitor.workflows.logs import fanout
+from server_monitor.workflows.logs import reader, subscription
 from tests.support.logs import ORIGIN, NginxLikeWriter, connect, nginx_line, receive_lines, session_cookie
 from wpdash import ws_backpressure
 from wpdash.asgi import websocket_application
@@ -85,7 +85,7 @@ async def test_an_unknown_log_type_is_closed_with_4000(access_log, path):
     socket = await connect(path, await session_cookie())
 
     assert await socket.receive_output() == {"type": "websocket.close", "code": 4000}
-    assert fanout.active_followers() == []
+    assert reader.active_readers() == []
 
 
 async def test_an_anonymous_socket_is_closed_with_4001_before_any_line(access_log):
@@ -113,7 +113,7 @@ async def test_pause_holds_new_lines_and_resume_sends_them(access_log):
 
 
 async def test_a_long_pause_drops_the_oldest_lines_and_says_how_many(access_log, monkeypatch):
-    monkeypatch.setattr(fanout, "MAX_BACKLOG_LINES", 100)
+    monkeypatch.setattr(subscription, "MAX_BACKLOG_LINES", 100)
     socket = await connect("nginx-access", await session_cookie())
     await socket.receive_json_from()
     writer = NginxLikeWriter(access_log)
@@ -193,10 +193,10 @@ async def test_clients_of_one_log_share_one_reader_that_stops_with_the_last(acce
     for socket in sockets:
         await socket.receive_json_from()
 
-    (follower,) = fanout.active_followers()
-    assert follower.subscriber_count == 5
-    assert len(follower.open_descriptors()) == 1
-    wake = follower.wake_descriptor  # one inotify instance for the five
+    (shared,) = reader.active_readers()
+    assert shared.subscriber_count == 5
+    assert len(shared.open_descriptors()) == 1
+    wake = shared.wake_descriptor  # one inotify instance for the five
     assert wake is not None and wake in inotify_descriptors()
 
     NginxLikeWriter(access_log).write(nginx_line(80))
@@ -204,12 +204,12 @@ async def test_clients_of_one_log_share_one_reader_that_stops_with_the_last(acce
         assert await receive_lines(socket, 1) == [nginx_line(80)]
     for socket in sockets[:-1]:
         await socket.disconnect()
-    assert fanout.active_followers() == [follower]
+    assert reader.active_readers() == [shared]
 
     await sockets[-1].disconnect()
-    assert fanout.active_followers() == []
-    assert follower.task.done()
-    assert follower.open_descriptors() == []
+    assert reader.active_readers() == []
+    assert shared.task.done()
+    assert shared.open_descriptors() == []
     assert inotify_descriptors() == []  # the watch is closed with the reader
 
 

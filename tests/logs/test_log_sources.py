@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from server_monitor.adapters.logs import sources, tail
 from server_monitor.web.errors import answer_for
+from server_monitor.workflows.logs import sources
 from tests.support.logs import run_as_nobody
 
 
@@ -50,14 +50,14 @@ def test_anything_but_a_configured_name_is_unknown(configured, name):
 
 
 def test_an_existing_readable_log_reports_its_size_and_time(configured):
-    status = sources.source_status(sources.get_source("nginx-access"))
+    status = sources.get_source("nginx-access").status()
 
     assert (status.exists, status.readable, status.available, status.size) == (True, True, True, 6)
     assert status.modified is not None and status.reason is None
 
 
 def test_a_missing_log_says_it_does_not_exist(configured):
-    status = sources.source_status(sources.get_source("mysql"))
+    status = sources.get_source("mysql").status()
 
     assert (status.exists, status.readable, status.size, status.modified) == (False, False, None, None)
     assert status.reason == f"{configured['mysql']} does not exist."
@@ -69,10 +69,10 @@ def test_an_unavailable_log_is_logged_once_not_per_request(configured, caplog):
 
     with caplog.at_level(logging.INFO, logger="server_monitor.logs"):
         for _ in range(3):
-            sources.source_status(source)
-            tail.tail(source, 5)
+            source.status()
+            source.tail(5)
         Path(configured["mysql"]).write_text("back\n")
-        sources.source_status(source)
+        source.status()
 
     messages = [record.getMessage() for record in caplog.records]
     assert messages == [
@@ -86,9 +86,9 @@ def test_a_root_only_log_tells_the_user_it_cannot_read_it_and_what_to_do(public_
     log = public_dir / "php8.2-fpm.log"
     log.write_text("[22-Nov-2026 03:05:14] NOTICE: fpm is running, pid 285\n")
     log.chmod(0o600)
-    source = sources.LogSource("php-fpm", str(log))
+    source = sources.FileSource("php-fpm", str(log))
 
-    status = run_as_nobody(lambda: sources.source_status(source))
+    status = run_as_nobody(lambda: source.status())
 
     assert (status.exists, status.readable, status.available, status.size) == (True, False, False, log.stat().st_size)
     assert status.reason.startswith(f"not readable by user nobody ({log} is root:root, mode 0600): only root may read")
@@ -102,7 +102,7 @@ def test_a_group_readable_log_tells_the_user_which_group_to_join(public_dir):
     os.chown(log, 0, 4)  # adm
     log.chmod(0o640)
 
-    reason = run_as_nobody(lambda: sources.source_status(sources.LogSource("nginx-access", str(log))).reason)
+    reason = run_as_nobody(lambda: sources.FileSource("nginx-access", str(log)).status().reason)
 
     assert reason.startswith(f"not readable by user nobody ({log} is root:adm, mode 0640): add nobody to group adm")
 
@@ -115,7 +115,7 @@ def test_a_closed_folder_is_named_as_the_reason(public_dir):
     os.chown(folder, 0, 4)
     folder.chmod(0o2750)
 
-    status = run_as_nobody(lambda: sources.source_status(sources.LogSource("redis", str(folder / "redis-server.log"))))
+    status = run_as_nobody(lambda: sources.FileSource("redis", str(folder / "redis-server.log")).status())
 
     assert (status.exists, status.readable) == (None, False)
     assert f"the folder {folder} (root:adm) is closed to it; add nobody to group adm" in status.reason
@@ -126,7 +126,7 @@ def test_the_tail_of_an_unreadable_log_is_empty_with_the_reason(public_dir):
     log.write_text("secret\n")
     log.chmod(0o600)
 
-    result = run_as_nobody(lambda: tail.tail(sources.LogSource("php-fpm", str(log)), 10))
+    result = run_as_nobody(lambda: sources.FileSource("php-fpm", str(log)).tail(10))
 
     assert (result.lines, result.available) == ([], False)
     assert "not readable by user nobody" in result.reason

@@ -2,7 +2,7 @@
 
 After a truncation without logrotate's copy (yet), the follower goes on reading the
 file and holds those lines, so that the copy's lines, written before the truncation,
-still come first when it turns up. Real files; the Tracker directly, and the live
+still come first when it turns up. Real files; the FileFollower directly, and the live
 tail through the ASGI stack.
 """
 
@@ -16,95 +16,95 @@ import time
 
 import pytest
 
-from server_monitor.adapters.logs import reader
-from server_monitor.adapters.logs.reader import Tracker
+from server_monitor.adapters.logs import follow
+from server_monitor.adapters.logs.follow import FileFollower
 from tests.support.logs import NginxLikeWriter, connect, nginx_line, receive_lines, session_cookie
 
 
 @pytest.fixture
 def clock(monkeypatch):
-    """The tracker's clock, moved on by hand: the wait for a copy ends when a test says so."""
+    """The follower's clock, moved on by hand: the wait for a copy ends when a test says so."""
     now = [time.monotonic()]
-    monkeypatch.setattr(reader.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(follow.time, "monotonic", lambda: now[0])
     return now
 
 
 def test_a_copy_that_appears_late_still_comes_before_the_new_lines(tmp_path, clock):
     path = tmp_path / "app.log"
     path.write_text("old 1\n")
-    tracker = Tracker(str(path))
-    tracker.start(50)
+    follower = FileFollower(str(path))
+    follower.start(50)
     writer = NginxLikeWriter(path)
     writer.write("old 2")  # not read yet when the file is truncated
     copy = path.read_bytes()
     os.truncate(path, 0)
     writer.write("new 1")
 
-    assert tracker.poll().lines == []  # "new 1" is read, and held behind what the copy has
+    assert follower.poll().lines == []  # "new 1" is read, and held behind what the copy has
     writer.write("new 2")
     clock[0] += 0.5
-    assert tracker.poll().lines == []
+    assert follower.poll().lines == []
     (tmp_path / "app.log.1").write_bytes(copy)  # logrotate's copy, late
 
-    assert tracker.poll().lines == ["old 2", "new 1", "new 2"]
+    assert follower.poll().lines == ["old 2", "new 1", "new 2"]
     writer.write("new 3")
-    assert tracker.poll().lines == ["new 3"]
+    assert follower.poll().lines == ["new 3"]
     writer.close()
-    tracker.close()
+    follower.close()
 
 
 def test_several_truncations_inside_one_wait_are_each_recovered_in_order(tmp_path, clock):
     path = tmp_path / "app.log"
     path.write_text("")
-    tracker = Tracker(str(path))
-    tracker.start(50)
+    follower = FileFollower(str(path))
+    follower.start(50)
     writer = NginxLikeWriter(path)
     writer.write("first 1")
-    assert tracker.poll().lines == ["first 1"]
+    assert follower.poll().lines == ["first 1"]
     writer.write("first 2")
     first_copy = path.read_bytes()
     os.truncate(path, 0)
     writer.write("second 1")
-    assert tracker.poll().lines == []
+    assert follower.poll().lines == []
     writer.write("second 2")
     second_copy = path.read_bytes()
     os.truncate(path, 0)
     writer.write("third 1")
-    assert tracker.poll().lines == []
+    assert follower.poll().lines == []
     # Both copies turn up, numbered as logrotate numbers them (the newest is .1).
     (tmp_path / "app.log.2").write_bytes(first_copy)
     (tmp_path / "app.log.1").write_bytes(second_copy)
 
-    assert tracker.poll().lines == ["first 2", "second 1", "second 2", "third 1"]
+    assert follower.poll().lines == ["first 2", "second 1", "second 2", "third 1"]
     writer.close()
-    tracker.close()
+    follower.close()
 
 
 def test_without_a_copy_the_held_lines_go_out_when_the_wait_ends_with_one_warning(tmp_path, clock, caplog):
     path = tmp_path / "app.log"
     path.write_text("")
-    tracker = Tracker(str(path))
-    tracker.start(50)
+    follower = FileFollower(str(path))
+    follower.start(50)
     writer = NginxLikeWriter(path)
     received: list[str] = []
-    with caplog.at_level(logging.WARNING, logger=reader.__name__):
+    with caplog.at_level(logging.WARNING, logger=follow.__name__):
         for n in range(3):  # three truncations, each within the wait of the one before
             writer.write(f"line {n}")
-            received += tracker.poll().lines
+            received += follower.poll().lines
             os.truncate(path, 0)
-            clock[0] += reader.RECOVERY_WAIT / 4
+            clock[0] += follow.RECOVERY_WAIT / 4
         writer.write("line 3")
-        received += tracker.poll().lines
+        received += follower.poll().lines
         assert received == ["line 0"]  # the rest is held while a copy may still turn up
-        clock[0] += reader.RECOVERY_WAIT
-        received += tracker.poll().lines
+        clock[0] += follow.RECOVERY_WAIT
+        received += follower.poll().lines
 
     assert received == ["line 0", "line 1", "line 2", "line 3"]
     assert [record.getMessage() for record in caplog.records] == [
         f"{path} was truncated and no rotated copy of it was found: lines written just before may be missing"
     ]  # one a minute, not one per truncation
     writer.close()
-    tracker.close()
+    follower.close()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,6 +1,6 @@
 """The live tail is woken by the kernel, not by a timer.
 
-With both of the follower's timers set to a minute, every change below still arrives
+With both of the shared reader's timers set to a minute, every change below still arrives
 within the receive bound: only an inotify event (for a file) or journalctl's pipe (for
 a journal) can have woken the reader. Without inotify it polls, as it always did.
 Real files, the real logrotate, the real journalctl, the ASGI stack in process.
@@ -13,8 +13,9 @@ import logging
 
 import pytest
 
-from server_monitor.adapters.logs import sources, watch
-from server_monitor.workflows.logs import fanout
+from server_monitor import caching
+from server_monitor.adapters.logs import watch
+from server_monitor.workflows.logs import reader
 from tests.support.journal import JournalDirectory, require_journal_tools
 from tests.support.logs import NginxLikeWriter, connect, logrotate, nginx_line, receive_lines, session_cookie
 
@@ -26,15 +27,15 @@ WAKE_BOUND = 10.0  # seconds: far below the minute a timer would take, far above
 @pytest.fixture
 def no_timers(monkeypatch):
     """A reader that waits a minute unless something wakes it."""
-    monkeypatch.setattr(fanout, "POLL_INTERVAL", 60.0)
-    monkeypatch.setattr(fanout, "SAFETY_NET", 60.0)
+    monkeypatch.setattr(reader, "POLL_INTERVAL", 60.0)
+    monkeypatch.setattr(reader, "SAFETY_NET", 60.0)
 
 
 async def follow(log_type: str = "nginx-access"):
     socket = await connect(log_type, await session_cookie())
     await socket.receive_json_from(timeout=20)
-    (follower,) = fanout.active_followers()
-    assert follower.wake_descriptor is not None
+    (shared,) = reader.active_readers()
+    assert shared.wake_descriptor is not None
     return socket
 
 
@@ -96,8 +97,8 @@ async def test_with_watching_off_it_polls(access_log, settings):
     settings.WPDASH_LOG_WATCH = "poll"
     socket = await connect("nginx-access", await session_cookie())
     await socket.receive_json_from(timeout=20)
-    (follower,) = fanout.active_followers()
-    assert follower.wake_descriptor is None
+    (shared,) = reader.active_readers()
+    assert shared.wake_descriptor is None
     NginxLikeWriter(access_log).write(nginx_line(50))
     assert await receive_lines(socket, 1) == [nginx_line(50)]
     await socket.disconnect()
@@ -124,7 +125,7 @@ async def test_a_journal_entry_wakes_the_reader_through_journalctls_pipe(tmp_pat
     journal.load_fixture(require_journal_tools())
     settings.WPDASH_JOURNAL_DIRECTORY = str(journal.path)
     settings.WPDASH_LOGS = {"mysql": "journal:mariadb.service"}
-    sources._journal_checks.clear()
+    caching.clear_all()
     socket = await follow("mysql")
     for message in ("woken once", "woken twice"):
         journal.append(message)

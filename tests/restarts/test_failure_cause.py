@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from server_monitor.adapters.journal import Entry
+from server_monitor.adapters.journal.entries import Entry
 from server_monitor.models import RestartAction
 from server_monitor.workflows import cause
 from tests.support.journal import FAILED_RESTARTS, JournalDirectory, export_bytes, export_entries, require_journal_tools

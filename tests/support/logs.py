@@ -91,8 +91,12 @@ async def connect(log_type: str, cookie: bytes) -> WebsocketCommunicator:
     return communicator
 
 
-async def receive_lines(communicator: WebsocketCommunicator, count: int, timeout: float = 20) -> list[str]:
-    """New lines until `count` arrived; fails on anything but {"lines": [...]}."""
+async def receive_lines(
+    communicator: WebsocketCommunicator, count: int, timeout: float = 20, changes: list[dict] | None = None
+) -> list[str]:
+    """New lines until `count` arrived; fails on anything but {"lines": [...]} and the
+    availability messages (a log deleted and created again, or renamed and not yet back,
+    says so between its lines), which go into `changes` when it is given."""
     lines: list[str] = []
     while len(lines) < count:
         try:
@@ -101,9 +105,20 @@ async def receive_lines(communicator: WebsocketCommunicator, count: int, timeout
             numbers = [int(match.group(1)) for line in lines if (match := re.search(r"&n=(\d+) ", line))]
             gaps = [(a, b) for a, b in itertools.pairwise(numbers) if b != a + 1]
             raise AssertionError(f"{len(lines)} of {count} lines arrived; gaps in nginx lines: {gaps}") from None
+        if is_availability(message):
+            if changes is not None:
+                changes.append(message)
+            continue
         assert set(message) == {"lines"}, message
         lines.extend(message["lines"])
     return lines
+
+
+def is_availability(message: dict) -> bool:
+    """{"available": false, "reason": "…"} or {"available": true}, exactly."""
+    if message.get("available") is False:
+        return set(message) == {"available", "reason"} and isinstance(message["reason"], str)
+    return message == {"available": True}
 
 
 def open_fds_to(path: Path) -> list[str]:

@@ -20,7 +20,8 @@ next restart; such a path is left as written, and the opener refuses it.
 `folders_others_can_change` names who else could change what a path names: the
 doctor reports it, and `pin_links` refuses such a link.
 
-This module uses the standard library only: wpdash.env imports it while settings load.
+This module uses the standard library only (and adapters.process, which does too):
+wpdash.env imports it while settings load.
 """
 
 from __future__ import annotations
@@ -28,10 +29,10 @@ from __future__ import annotations
 import errno
 import grp
 import os
-import pwd
 import stat
 from dataclasses import dataclass
 
+from server_monitor.adapters.process import user_name
 from server_monitor.errors import Unavailable
 
 OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK  # a FIFO must not hang open()
@@ -116,13 +117,6 @@ def _link_advice(path: str, link: str) -> str:
 # --- who may change a path ---------------------------------------------------------------
 
 
-def _user_name(uid: int) -> str:
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
-
-
 def _group_name(gid: int) -> str:
     try:
         return grp.getgrgid(gid).gr_name
@@ -131,11 +125,7 @@ def _group_name(gid: int) -> str:
 
 
 def owner_and_group(st: os.stat_result) -> tuple[str, str]:
-    return _user_name(st.st_uid), _group_name(st.st_gid)
-
-
-def current_user() -> str:
-    return _user_name(os.geteuid())
+    return user_name(st.st_uid), _group_name(st.st_gid)
 
 
 @dataclass(frozen=True)
@@ -157,7 +147,7 @@ def _changers(st: os.stat_result, allowed: set[int]) -> tuple[str, ...]:
     """
     who = []
     if st.st_uid not in allowed:
-        who.append(f"user {_user_name(st.st_uid)}")
+        who.append(f"user {user_name(st.st_uid)}")
     if not st.st_mode & stat.S_ISVTX:
         if st.st_mode & stat.S_IWGRP:
             who.append(f"group {_group_name(st.st_gid)}")
@@ -217,7 +207,7 @@ class Pin:
 
 def _link_changers(link: str, st: os.stat_result, allowed: set[int]) -> list[str]:
     """Who besides `allowed` could have made or could change the link `link`, in words."""
-    who = [f"user {_user_name(st.st_uid)} owns it"] if st.st_uid not in allowed else []
+    who = [f"user {user_name(st.st_uid)} owns it"] if st.st_uid not in allowed else []
     for open_folder in folders_others_can_change(link, allowed):
         who.append(f"{' and '.join(open_folder.who)} may change {open_folder.folder}")
     return who
@@ -269,7 +259,7 @@ def pin_links(path: str) -> Pin:
 
 def permission_advice(path: str) -> str:
     """Why the dashboard's user cannot read `path`, and what to do about it."""
-    user = current_user()
+    user = user_name()
     directory = os.path.dirname(path)
     while directory and directory != "/":
         # A folder like /var/log/redis (redis:adm 2750) hides everything inside it.

@@ -1,6 +1,6 @@
 """copytruncate recovery: the lines logrotate copied away just before it truncated the log.
 
-A follower that finds its file truncated (adapters.logs.reader) knows the bytes just
+A follower that finds its file truncated (adapters.logs.follow) knows the bytes just
 before its position (its fingerprint). The lines written after that and before the
 truncation are in logrotate's copy beside the log (name.1, name-DATE, name.1.gz);
 `recover` finds the copy by those bytes and returns what follows them. Rotated more

@@ -1,45 +1,40 @@
-"""The last lines of a log, read backwards from its end: the cost follows the lines asked for.
+"""The last lines of a log file, read backwards from its end: the cost follows the lines asked for.
 
-Lines are decoded as UTF-8 with replacement characters (a log can hold any bytes). A
-line longer than MAX_LINE_BYTES is cut to its first MAX_LINE_BYTES bytes followed by
-CUT_MARK, so one runaway line cannot make a response or a WebSocket message huge.
-
-A search (`tail(source, count, match)`) reads backwards too, keeping only the lines
-that contain the term, and stops at `count` matches or at WPDASH_LOG_SEARCH_BYTES
-read, whichever comes first: its cost is bounded by the budget, never by the file.
+Lines follow adapters.lines' rules (UTF-8 with replacement characters, cut at 16 KiB).
+A search (`read(path, count, match)`) reads backwards too, keeping only the lines that
+contain the term, and stops at `count` matches or at WPDASH_LOG_SEARCH_BYTES read,
+whichever comes first: its cost is bounded by the budget, never by the file.
+`LineFilter` is the one matching rule: the REST search of a file, the live tail's
+per-client filter and (by its text) the journal's search all use it.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import AnyStr
 
 from django.conf import settings
 
-from server_monitor.adapters import journal
-from server_monitor.adapters.logs.paths import LogUnavailable, open_log_file
-from server_monitor.adapters.logs.sources import LogSource, note_availability
+from server_monitor.adapters.lines import (
+    CUT_MARK,
+    HEAD_CUT_MARK,
+    MAX_LINE_BYTES,
+    MAX_TAIL_LINES,
+    cut_bytes,
+    decode_line,
+)
+from server_monitor.adapters.logs.paths import open_log_file
 
-MAX_LINE_BYTES = 16 * 1024
-CUT_MARK = " …[line cut at 16 KiB]"
-# Shown before the end of a line whose start lies beyond what a tail may read.
-HEAD_CUT_MARK = "[line cut at 16 KiB]… "
-MAX_TAIL_LINES = 500
 DEFAULT_TAIL_LINES = 50
 BLOCK_SIZE = 64 * 1024
 MAX_QUERY_CHARS = 200
 
 
 @dataclass(frozen=True)
-class Tail:
-    log_type: str
-    lines: list[str]
-    timestamp: int  # Unix seconds when the lines were read, as the logs plan's LogEntry says
-    available: bool
-    reason: str | None
+class FileTail:
+    lines: list[str]  # oldest first
     # Set by a search only: how far back it read, and whether that was the whole file.
     scanned_bytes: int | None = None
     reached_start: bool | None = None
@@ -77,20 +72,6 @@ def parse_query(text: object) -> LineFilter | None:
     if "\x00" in text or "\n" in text or "\r" in text:
         raise ValueError("q must not contain a NUL character or a line break.")
     return LineFilter(text) if text else None
-
-
-def _decode(raw: bytes | bytearray, cut: bool) -> tuple[str, bool]:
-    if raw.endswith(b"\r"):
-        raw = raw[:-1]
-    if len(raw) > MAX_LINE_BYTES:
-        raw, cut = raw[:MAX_LINE_BYTES], True
-    return bytes(raw).decode("utf-8", "replace"), cut
-
-
-def decode_line(raw: bytes | bytearray, cut: bool = False) -> str:
-    """One line of bytes (without its newline) as text, cut at MAX_LINE_BYTES."""
-    text, cut = _decode(raw, cut)
-    return text + CUT_MARK if cut else text
 
 
 def read_last_lines(fd: int, end: int, count: int) -> tuple[list[str], bytes, bool]:
@@ -184,7 +165,8 @@ class _Matches:
     def consider(self, raw: bytes, cut: bool) -> None:
         # The line is matched as it is shown: a line over MAX_LINE_BYTES by its first
         # MAX_LINE_BYTES bytes, never by its cut mark.
-        text, cut = _decode(raw, cut)
+        shown, cut = cut_bytes(raw, cut)
+        text = shown.decode("utf-8", "replace")
         if self.match.matches(text):
             self.found.append(text + CUT_MARK if cut else text)
 
@@ -232,39 +214,26 @@ def search_backwards(fd: int, end: int, match: LineFilter, count: int, budget: i
 # --- the answer --------------------------------------------------------------------------
 
 
-def tail(source: LogSource, count: int, match: LineFilter | None = None) -> Tail:
-    """The last `count` lines of a file source (an unterminated last line included).
+def read(path: str, count: int, match: LineFilter | None = None) -> FileTail:
+    """The last `count` lines of the log file at `path` (an unterminated last line included).
 
     With `match`, the last `count` lines it accepts, found within the last
     settings.WPDASH_LOG_SEARCH_BYTES bytes; the answer then says how many bytes were
-    read and whether that reached the start of the file. A source of another kind
-    (a unit's journal) answers the same Tail from its own reader, searching with its
-    own matching for `match.text`.
+    read and whether that reached the start of the file. Raises LogUnavailable (from
+    the opener: missing, unreadable, a link, not a regular file with one name).
     """
     if not 1 <= count <= MAX_TAIL_LINES:
         raise ValueError(f"count must be 1..{MAX_TAIL_LINES}")
-    if source.unit is not None:
-        return _journal_tail(source, source.unit, count, match)
-    now = int(time.time())
-    try:
-        fd = open_log_file(source.path)
-    except LogUnavailable as error:
-        note_availability(source, error.detail)
-        if match is None:
-            return Tail(source.name, [], now, False, error.detail)
-        return Tail(source.name, [], now, False, error.detail, scanned_bytes=0, reached_start=False)
+    fd = open_log_file(path)
     try:
         end = os.fstat(fd).st_size
         if match is None:
-            result = Tail(source.name, _last_lines(fd, end, count), now, True, None)
-        else:
-            budget: int = settings.WPDASH_LOG_SEARCH_BYTES
-            found, scanned, reached_start = search_backwards(fd, end, match, count, budget)
-            result = Tail(source.name, found, now, True, None, scanned_bytes=scanned, reached_start=reached_start)
+            return FileTail(_last_lines(fd, end, count))
+        budget: int = settings.WPDASH_LOG_SEARCH_BYTES
+        found, scanned, reached_start = search_backwards(fd, end, match, count, budget)
+        return FileTail(found, scanned_bytes=scanned, reached_start=reached_start)
     finally:
         os.close(fd)
-    note_availability(source, None)
-    return result
 
 
 def _last_lines(fd: int, end: int, count: int) -> list[str]:
@@ -273,16 +242,3 @@ def _last_lines(fd: int, end: int, count: int) -> list[str]:
         text = decode_line(partial)
         lines = [*lines, HEAD_CUT_MARK + text if head_lost else text][-count:]
     return lines
-
-
-def _journal_tail(source: LogSource, unit: str, count: int, match: LineFilter | None) -> Tail:
-    """A unit's journal as a Tail; a search uses journalctl's own matching (--grep), and
-    says whether it went through the whole journal (reached_start), not how many bytes."""
-    now = int(time.time())
-    try:
-        found = journal.last_entries(unit, count, grep=match.text if match is not None else None)
-    except journal.JournalUnavailable as error:
-        note_availability(source, error.detail)
-        return Tail(source.name, [], now, False, error.detail, reached_start=False if match is not None else None)
-    note_availability(source, None)
-    return Tail(source.name, found.lines, now, True, None, reached_start=found.complete if match is not None else None)

@@ -1,18 +1,19 @@
 """Wake a log's reader when the kernel says its file may have changed (inotify).
 
-A ChangeWatch belongs to one Tracker (adapters.logs.reader) and is used from the
-same worker thread, except for its descriptor, which the async follower waits on
-(readable = something happened; the event loop never reads it). It watches:
+A ChangeWatch belongs to one FileFollower (adapters.logs.follow) and is used from the
+same worker thread, except for its descriptor, which the shared reader
+(workflows.logs.reader) waits on (readable = something happened; the event loop never
+reads it). It watches:
 
 - the log's directory, for the name events that announce rotation: a file created,
   moved in or out, deleted, or its attributes changed (a chmod that makes it readable);
-- every file the Tracker holds open, by inode (through /proc/self/fd, so a file
+- every file the FileFollower holds open, by inode (through /proc/self/fd, so a file
   renamed or deleted while open is still watched), for writes and truncation
   (both are IN_MODIFY).
 
-The watch only says when to look; what changed is always found by the Tracker's
+The watch only says when to look; what changed is always found by the FileFollower's
 own stat and read, so a lost or coalesced event can delay a line but never drop or
-duplicate one. The follower keeps a slow timer as a safety net for that, and polls
+duplicate one. The shared reader keeps a slow timer as a safety net for that, and polls
 on a short one where there is no watch: inotify unavailable (a network or FUSE file
 system gives no events for remote writes: WPDASH_LOG_WATCH=poll), the directory
 missing, or the instance limit reached.

@@ -13,6 +13,7 @@ from server_monitor.adapters.logs import tail
 from server_monitor.adapters.logs.tail import DEFAULT_TAIL_LINES, MAX_QUERY_CHARS, MAX_TAIL_LINES
 from server_monitor.models import RestartAction
 from server_monitor.workflows import metrics
+from server_monitor.workflows.logs.sources import Tail
 from server_monitor.workflows.restart import Outcome
 
 # --- query parameters --------------------------------------------------------------------
@@ -245,7 +246,7 @@ class LogTailSerializer(serializers.Serializer):
         return data
 
 
-def tail_answer(found: tail.Tail) -> dict[str, Any]:
+def tail_answer(found: Tail) -> dict[str, Any]:
     """LogTailSerializer's JSON, built directly: DRF's field-by-field copy of up to 500
     lines cost more than reading them (tests/api check the two never differ)."""
     data: dict[str, Any] = {

@@ -27,7 +27,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from server_monitor.adapters import systemd
-from server_monitor.adapters.logs import sources, tail
+from server_monitor.adapters.logs import tail
 from server_monitor.errors import Unavailable
 from server_monitor.models import RestartAction
 from server_monitor.web.api.permissions import CheckedByTheWorkflow
@@ -50,6 +50,7 @@ from server_monitor.web.api.serializers import (
 )
 from server_monitor.web.client import came_through_proxy, client_address
 from server_monitor.workflows import metrics, restart
+from server_monitor.workflows.logs import sources
 from server_monitor.workflows.restart import Outcome
 
 if TYPE_CHECKING:
@@ -332,7 +333,7 @@ class LogViewSet(viewsets.ViewSet):
             if "lines" in errors:
                 raise InvalidQuery(f"lines must be a whole number from 1 to {tail.MAX_TAIL_LINES}.") from None
             raise InvalidQuery(str(errors["q"][0])) from None
-        found = tail.tail(source, query["lines"], tail.parse_query(query.get("q", "")))
+        found = source.tail(query["lines"], tail.parse_query(query.get("q", "")))
         return Response(tail_answer(found))
 
 

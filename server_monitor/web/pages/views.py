@@ -19,12 +19,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from server_monitor.adapters import systemd
-from server_monitor.adapters.logs import sources, tail
+from server_monitor.adapters.logs import tail
 from server_monitor.errors import DomainError
 from server_monitor.models import RestartAction
 from server_monitor.web.client import came_through_proxy, client_address
 from server_monitor.web.errors import answer_for, restart_page_message
 from server_monitor.workflows import doctor, metrics, restart
+from server_monitor.workflows.logs import sources
 
 RECENT_RESTARTS = 10
 PAGE_TAIL_LINES = 50
@@ -77,7 +78,7 @@ def logs_context(request: HttpRequest) -> dict[str, Any]:
         match = tail.parse_query(request.GET.get("q", ""))
     except ValueError as error:  # the page still shows the log, unfiltered, and says why
         match, query_error = None, str(error)
-    shown = tail.tail(sources.get_source(chosen), PAGE_TAIL_LINES, match) if chosen else None
+    shown = sources.get_source(chosen).tail(PAGE_TAIL_LINES, match) if chosen else None
     return {
         "log_sources": statuses,
         "log_chosen": chosen,

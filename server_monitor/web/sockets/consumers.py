@@ -9,12 +9,13 @@ from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from server_monitor.adapters.logs import sources, tail
+from server_monitor.adapters.logs import tail
 from server_monitor.errors import DomainError, NotSignedIn
 from server_monitor.web.errors import close_code
 from server_monitor.web.sockets import revocation
 from server_monitor.web.sockets.auth import WS_SUBPROTOCOL
-from server_monitor.workflows.logs import fanout
+from server_monitor.workflows.logs import reader, sources
+from server_monitor.workflows.logs.subscription import Subscription
 
 logger = logging.getLogger("server_monitor.consumers")
 
@@ -72,19 +73,23 @@ class LogTailConsumer(AuthenticatedConsumer):
     Messages to the client, in order: first {"lines": [the last 50]} (with
     "available": false and a "reason" when the log cannot be read yet), then
     {"lines": [...]} for new lines as the reader finds them (woken by the kernel, spaced
-    by fanout's gather window when many follow, at most MAX_BATCH_LINES each), {"skipped": n} before lines that
-    follow a gap (the client fell MAX_BACKLOG_LINES behind, or paused that long),
-    {"paused": true|false} to acknowledge the actions, {"error": "..."} for a
-    message it cannot act on. From the client: {"action": "pause"} holds new lines
-    back (kept up to MAX_BACKLOG_LINES, older ones then counted as skipped),
-    {"action": "resume"} sends what was held, {"action": "filter", "q": "text"}
+    by the shared reader's gather window when many follow, at most MAX_BATCH_LINES each),
+    {"skipped": n} before lines that follow a gap (the client fell MAX_BACKLOG_LINES
+    behind, or paused that long), {"available": false, "reason": "..."} as soon as the
+    log can no longer be read (deleted, swapped for a link, unreadable, journalctl
+    ended: the lines read before come first) and {"available": true} when it can again
+    (its new lines follow), {"paused": true|false} to acknowledge the actions,
+    {"error": "..."} for a message it cannot act on. From the client: {"action":
+    "pause"} holds new lines back (kept up to MAX_BACKLOG_LINES, older ones then
+    counted as skipped; a change of availability that no held line precedes is still
+    sent), {"action": "resume"} sends what was held, {"action": "filter", "q": "text"}
     (answered {"filter": "text"}) sends from then on only lines that contain the
     text, ignoring case, held lines included ("q": "" sends every line again).
     "skipped" then counts matching lines only. A bad q is answered {"error"} with
     the REST API's words, and the filter stays as it was.
     """
 
-    subscription: fanout.Subscription | None = None
+    subscription: Subscription | None = None
     pump: asyncio.Task | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -98,20 +103,24 @@ class LogTailConsumer(AuthenticatedConsumer):
         source = sources.get_source(self.scope["url_route"]["kwargs"]["log_type"])  # UnknownLog: 4000
         self.log_type = source.name
         await self.accept()
-        self.subscription = await fanout.subscribe(source)
+        self.subscription = await reader.subscribe(source)
         first: dict[str, Any] = {"lines": self.subscription.initial}
         if self.subscription.reason:
             first.update(available=False, reason=self.subscription.reason)
         await self.send_json(first)
         self.pump = asyncio.create_task(self.send_new_lines(self.subscription), name="wpdash log tail pump")
 
-    async def send_new_lines(self, subscription: fanout.Subscription) -> None:
+    async def send_new_lines(self, subscription: Subscription) -> None:
         # Under daphne each send waits while the client is not reading (wpdash.ws_backpressure),
         # so a stalled client's lines wait in its bounded Subscription, not in daphne's buffers.
         while True:
             delivery = await subscription.get()
             if delivery.skipped:
                 await self.send_json({"skipped": delivery.skipped})
+            if (change := delivery.availability) is not None:
+                await self.send_json(
+                    {"available": True} if change.available else {"available": False, "reason": change.reason}
+                )
             if not delivery.batches:
                 continue
             if len(delivery.batches) == 1:

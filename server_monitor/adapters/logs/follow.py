@@ -1,9 +1,11 @@
-"""Follow one log by name, like `tail -F`: the blocking half, run in a worker thread.
+"""Follow one log file by name, like `tail -F`: the blocking half, run in a worker thread.
 
-A Tracker holds the open descriptors of one configured log and turns the bytes
-appended to it into lines. It is used by one thread at a time (the async follower
-in server_monitor.workflows.logs.fanout never has two calls in flight) and blocks on nothing but
-the local file system. Files are opened only through adapters.logs.sources and .rotation.
+A FileFollower holds the open descriptors of one configured log and turns the bytes
+appended to it into lines. It is used by one thread at a time (the shared reader in
+server_monitor.workflows.logs.reader never has two calls in flight) and blocks on
+nothing but the local file system. Files are opened only through adapters.logs.paths
+(the log) and .rotation (logrotate's copies). It is one of the two followers of
+adapters.lines.Follower (the other is the journal's).
 
 Each poll:
 - The path is lstat()ed. When it names another inode (logrotate's rename + create, or
@@ -34,8 +36,12 @@ Each poll:
   from it.
 - An unterminated last line is held until its newline arrives (bounded at
   MAX_LINE_BYTES); when a file is finished it is emitted as it is.
+- `reason` says why the path cannot be read now (missing, refused by the opener), and
+  is None once it can. A deleted log is said at once; a path that is missing while
+  the file followed still has a name (renamed away: logrotate creates the new one a
+  moment later) only after RENAME_GRACE, so a rotation is no outage.
 
-When to poll is the follower's business; the Tracker offers `wake_descriptor`, an
+When to poll is the caller's business; the FileFollower offers `wake_descriptor`, an
 inotify descriptor (adapters.logs.watch) that turns readable when the log's
 directory or one of the files it holds changes, and is None when only a timer can
 tell (no inotify, or waiting for logrotate's copy, which has a deadline).
@@ -49,9 +55,10 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
+from server_monitor.adapters.lines import MAX_LINE_BYTES, PollResult, decode_line
 from server_monitor.adapters.logs import rotation
 from server_monitor.adapters.logs.paths import LogUnavailable, open_log_file, permission_advice
-from server_monitor.adapters.logs.tail import MAX_LINE_BYTES, decode_line, read_last_lines
+from server_monitor.adapters.logs.tail import read_last_lines
 from server_monitor.adapters.logs.watch import ChangeWatch
 
 logger = logging.getLogger(__name__)
@@ -63,6 +70,7 @@ MAX_ORPHANS = 4
 RECOVERY_WAIT = 1.0
 LOST_WARNING_EVERY = 60.0  # seconds: a log truncated often without a copy logs one warning a minute
 RETRY_DENIED = 1.0  # an unreadable file is tried again at most once a second
+RENAME_GRACE = 1.0  # seconds a renamed-away log may go without a new file before it is said to be missing
 
 
 class LineSplitter:
@@ -132,7 +140,7 @@ class _File:
     # After a truncation: a writer without O_APPEND goes on at its old offset and
     # leaves a hole of NUL bytes at the start, which is not a line of the log.
     skip_hole: bool = False
-    watch: int | None = None  # its inotify watch, when the Tracker has a ChangeWatch
+    watch: int | None = None  # its inotify watch, when the FileFollower has a ChangeWatch
 
     def advance(self, data: bytes) -> None:
         self.pos += len(data)
@@ -147,20 +155,14 @@ class _File:
         return os.pread(self.fd, len(self.fingerprint), self.pos - len(self.fingerprint)) == self.fingerprint
 
 
-@dataclass
-class PollResult:
-    lines: list[str]
-    more: bool  # the read budget ran out: poll again at once
-    reason: str | None  # why the path cannot be read now, in words
-
-
-class Tracker:
+class FileFollower:
     def __init__(self, path: str, watch: bool = False) -> None:
         """`watch`: offer a wake_descriptor (inotify), for a caller that waits on it."""
         self.path = path
         self.reason: str | None = None
         self._files: list[_File] = []  # oldest first; the last one is what the path named last
         self._denied_until = 0.0
+        self._missing_since: float | None = None  # when the path was first seen missing, lately
         self._wants_watch = watch
         self._watch: ChangeWatch | None = None
         self._lost_warned_at = -LOST_WARNING_EVERY
@@ -269,11 +271,13 @@ class Tracker:
         try:
             st = os.lstat(self.path)  # a link is what the path names now: it is not looked through
         except FileNotFoundError:
-            self.reason = f"{self.path} does not exist."
+            if not self._renamed_away(now):
+                self.reason = f"{self.path} does not exist."
             return None
         except OSError:
             self.reason = permission_advice(self.path)
             return None
+        self._missing_since = None
         if any(f.ident == (st.st_dev, st.st_ino) for f in self._files) or now < self._denied_until:
             return None
         try:
@@ -293,6 +297,15 @@ class Tracker:
             f.watch = self._watch.watch_file(fd)
         self._files.append(f)
         return f
+
+    def _renamed_away(self, now: float) -> bool:
+        """The path is missing, but the file last followed still has a name and went
+        missing less than RENAME_GRACE ago: a rotation under way, not an outage."""
+        if self._missing_since is None:
+            self._missing_since = now
+        if not self._files or now - self._missing_since >= RENAME_GRACE:
+            return False
+        return os.fstat(self._files[-1].fd).st_nlink > 0
 
     def _forget(self, f: _File) -> None:
         if self._watch is not None:
