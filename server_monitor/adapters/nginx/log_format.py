@@ -6,8 +6,8 @@ text it can hold. Variables whose values have a known shape (times, status, byte
 counts, upstream times, cache statuses, addresses) get that shape; any other
 variable between double quotes is "anything but a quote" (nginx's default escaping
 writes a `"` inside a value as \\x22; with escape=json as \\"), and elsewhere "as
-little as lets the rest match". Two variables with nothing between them cannot be
-told apart: such a format is not understood.
+little as lets the rest match" (still without a raw quote). Two variables with nothing
+between them cannot be told apart: such a format is not understood.
 
 What the figures need from a line: its time ($time_local, $time_iso8601 or $msec),
 $status and the bytes sent ($body_bytes_sent, else $bytes_sent). A format without
@@ -66,6 +66,8 @@ CACHE_VARIABLES = ("upstream_cache_status", "srcache_fetch_status")
 REQUEST_VARIABLES = ("request", "request_uri", "uri")
 CLIENT_VARIABLES = ("remote_addr", "realip_remote_addr")
 QUOTED_VALUE = {"default": r'[^"]*', "json": r'(?:[^"\\]|\\.)*', "none": r".*?"}
+# Elsewhere, as little as lets the rest match; still never a raw `"`, which nginx escapes.
+BARE_VALUE = {"default": r'[^"]*?', "json": r'(?:[^"\\]|\\.)*?', "none": r".*?"}
 VARIABLE_RE = re.compile(r"\$(?:\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))")
 MONTHS = {name: number for number, name in enumerate(calendar.month_abbr) if name}
 
@@ -228,7 +230,7 @@ class LineParser:
             elif before[1].endswith('"') and after[1].startswith('"'):
                 shape = QUOTED_VALUE[escape]
             else:
-                shape = r".*?"
+                shape = BARE_VALUE[escape]
             if value in wanted and value not in groups:
                 groups[value] = len(groups) + 1
                 pieces.append(f"({shape})")
