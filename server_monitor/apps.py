@@ -19,3 +19,7 @@ class ServerMonitorConfig(AppConfig):
         from server_monitor.adapters.logs.sources import log_pin_notes
 
         log_pin_notes()
+        # The enabled sites' logs (access, error, debug.log) are log sources like the configured ones.
+        from server_monitor.workflows.sites import discovery, logfiles
+
+        logfiles.register_log_sources(discovery.log_sources)

@@ -108,7 +108,9 @@ def test_a_custom_format_with_the_needed_variables_is_understood():
 
 
 def test_escape_json_values_may_hold_escaped_quotes():
-    parser = LineParser("json", '{"t":"$time_iso8601","s":$status,"b":$body_bytes_sent,"ua":"$http_user_agent"}', "json")
+    parser = LineParser(
+        "json", '{"t":"$time_iso8601","s":$status,"b":$body_bytes_sent,"ua":"$http_user_agent"}', "json"
+    )
 
     parsed = parser.parse('{"t":"2026-12-05T03:00:00+00:00","s":200,"b":10,"ua":"a \\"quoted\\" agent"}')
 

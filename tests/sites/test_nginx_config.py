@@ -203,7 +203,7 @@ def test_log_formats_come_from_the_http_block_and_its_includes(tmp_path):
     (tmp_path / "conf.d").mkdir()
     (tmp_path / "conf.d" / "redis.conf").write_text("log_format rt_cache_redis '$remote_addr ' '$status';\n")
     (tmp_path / "nginx.conf").write_text(
-        "http {\n log_format main escape=json '{\"s\":\"$status\"}';\n include conf.d/*.conf;\n"
+        'http {\n log_format main escape=json \'{"s":"$status"}\';\n include conf.d/*.conf;\n'
         " log_format main 'second one ignored';\n}\n"
     )
 

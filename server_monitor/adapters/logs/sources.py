@@ -18,6 +18,7 @@ import os
 import stat
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -71,9 +72,30 @@ class SourceStatus:
         return bool(self.exists and self.readable)
 
 
+# More kinds of file sources register a provider of (name, path) pairs at start-up (the
+# WordPress sites' logs: server_monitor.workflows.sites). A configured name always wins.
+_providers: list[Callable[[], list[tuple[str, str]]]] = []
+
+
+def register_provider(provider: Callable[[], list[tuple[str, str]]]) -> None:
+    if provider not in _providers:
+        _providers.append(provider)
+
+
+def provided_sources() -> list[LogSource]:
+    configured: dict[str, str] = settings.WPDASH_LOGS
+    found: dict[str, LogSource] = {}
+    for provider in _providers:
+        for name, path in provider():
+            if name not in configured and name not in found:
+                found[name] = LogSource(name, path)
+    return list(found.values())
+
+
 def configured_sources() -> list[LogSource]:
-    """WPDASH_LOGS, then the journal of every installed allowlisted unit (none without systemd)."""
-    return settings_sources() + unit_journals()
+    """WPDASH_LOGS, the registered kinds' (the sites' logs), then the journal of every
+    installed allowlisted unit (none without systemd)."""
+    return settings_sources() + provided_sources() + unit_journals()
 
 
 def settings_sources() -> list[LogSource]:
@@ -108,6 +130,10 @@ def get_source(name: object) -> LogSource:
         return _source(name, logs[name])
     if isinstance(name, str) and name.startswith(JOURNAL_PREFIX) and name[len(JOURNAL_PREFIX) :] in systemd.allowlist():
         return _source(name, name)
+    if isinstance(name, str) and _providers:
+        provided = next((source for source in provided_sources() if source.name == name), None)
+        if provided is not None:
+            return provided
     raise UnknownLog(
         f"Unknown log type. Configured log types: {', '.join(sorted(logs))}, and journal:NAME of an allowed service."
     )

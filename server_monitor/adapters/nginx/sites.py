@@ -133,8 +133,8 @@ def read_main(conf: str) -> MainConfig:
                 main.notes.append(f"{directive.where()}: log_format needs a name and a format.")
         if (access := in_context(http, "access_log")) and main.access_log is None:
             main.access_log = _access_log(access[0])
-        if (error := in_context(http, "error_log")) and main.error_log is None:
-            main.error_log = _error_log(error[0])
+        if (errors := in_context(http, "error_log")) and main.error_log is None:
+            main.error_log = _error_log(errors[0])
     return main
 
 
