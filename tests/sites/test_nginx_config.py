@@ -4,7 +4,11 @@ reason naming the file and line, never a crash or a hang."""
 from __future__ import annotations
 
 import os
+import shutil
 import string
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies
@@ -12,6 +16,7 @@ from hypothesis import HealthCheck, given, settings, strategies
 from server_monitor.adapters.nginx import config
 from server_monitor.adapters.nginx.config import ConfigError, Reader, parse, tokenize
 from server_monitor.adapters.nginx.sites import read_main, read_site, read_sites
+from tests.support.logs import run_as_nobody
 
 
 def words(text: str) -> list[str]:
@@ -231,3 +236,34 @@ def test_a_missing_sites_folder_is_said_with_the_setting(tmp_path):
 
     assert found.sites == []
     assert found.problem is not None and "WPDASH_SITES_DIR" in found.problem
+
+
+@pytest.fixture
+def public_dir() -> Iterator[Path]:
+    """A folder `nobody` may enter (pytest's tmp_path is private to root)."""
+    path = Path(tempfile.mkdtemp(prefix="wpdash-sites-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path)
+
+
+def test_a_folder_of_includes_it_may_not_list_is_a_problem_not_silence(public_dir):
+    """WordOps includes /var/www/SITE/conf/nginx/*.conf (its ssl.conf names the certificate):
+    a folder the dashboard cannot list must not look like one without includes."""
+    closed = public_dir / "www" / "conf"
+    closed.mkdir(parents=True)
+    (closed / "ssl.conf").write_text("ssl_certificate /etc/ssl/site.pem;\n")
+    closed.chmod(0o700)  # root's own, as a webroot can be
+    (public_dir / "www").chmod(0o755)
+    site = public_dir / "site.conf"
+    site.write_text(f"server {{ include {closed}/*.conf; }}\n")
+    site.chmod(0o644)
+
+    def read_as_nobody() -> list[str]:
+        reader = Reader(str(public_dir))
+        reader.read(str(site))
+        return reader.problems
+
+    problems = run_as_nobody(read_as_nobody)
+
+    assert problems == [f"{site} line 1: {closed} cannot be read by the dashboard's user."]

@@ -153,3 +153,21 @@ def test_an_unreadable_sites_folder_lists_none(settings, viewer_client, tmp_path
     settings.WPDASH_SITES_DIR = str(tmp_path / "absent")
 
     assert viewer_client.get(SITES).json() == []
+
+
+def test_the_alert_rules_get_each_site_s_last_minutes_minute_by_minute(sites, db):
+    from server_monitor.workflows.sites.figures import recent_figures
+
+    minute = int(time.time()) // 60 * 60
+    traffic = Traffic("example.com", "rt_cache")
+    lines = traffic.between(minute - 180, minute - 1, every=1)
+    count_into_buckets("example.com", lines)
+
+    (example, old) = [found for found in recent_figures(5) if found.site in ("example.com", "old.example.net")]
+
+    assert example.requests == len(lines)
+    assert [requests for _, requests, _, _ in example.minutes][-3:] == [
+        sum(1 for line in lines if f":{time.strftime('%H:%M', time.gmtime(start))}:" in line)
+        for start in (minute - 180, minute - 120, minute - 60)
+    ]
+    assert old.requests is None  # never counted

@@ -262,6 +262,11 @@ class Reader:
             return []
         magic = glob.has_magic(pattern)
         if magic:
+            closed = _closed_folder(pattern)
+            if closed is not None:
+                # glob skips a folder it cannot list without a word; nginx (root) reads it.
+                self.problems.append(f"{directive.where()}: {closed} cannot be read by the dashboard's user.")
+                return []
             try:
                 # Lazily, and no more names than files may be read at all: a pattern that
                 # matches half the disk costs a bounded walk, then a problem.
@@ -285,6 +290,16 @@ class Reader:
                 if self.files_read > MAX_FILES:
                     break
         return included
+
+
+def _closed_folder(pattern: str) -> str | None:
+    """The folder a pattern lists (its part before the first wildcard), when it exists but
+    this process may not list it: what it holds is then unknown, not absent."""
+    first = min(index for index, character in enumerate(pattern) if character in "*?[")
+    folder = os.path.dirname(pattern[:first]) or "/"
+    if os.path.isdir(folder) and not os.access(folder, os.R_OK | os.X_OK):
+        return folder
+    return None
 
 
 def in_context(directives: tuple[Directive, ...], name: str) -> list[Directive]:

@@ -286,14 +286,37 @@ def one_site(name: object, range_name: str) -> SiteFigures:
     return _details[range_name].get_or_compute(site.name, lambda: _read(range_name, site, with_tops=True)[0])
 
 
-def recent(name: str, minutes: int = 5) -> SiteFigures:
-    """The figures of the last `minutes` minutes, uncached: for the alert rules (5xx share,
-    p95), which ask once a minute from the watcher."""
-    site = check_name(name)
+@dataclass(frozen=True)
+class Recent:
+    """A site's figures over its last minutes, for the alert rules (a 5xx share or a p95
+    above a threshold, sustained): the whole span and each minute of it, oldest first."""
+
+    site: str
+    requests: int | None  # None: not counted (the counter is not running, or cannot read the log)
+    share_5xx: float | None
+    p95_seconds: float | None
+    minutes: tuple[tuple[int, int, float | None, float | None], ...]  # (start, requests, 5xx share, p95)
+
+
+def recent_figures(minutes: int = 5) -> list[Recent]:
+    """Every counted site's last `minutes` complete minutes (the one now falls in is still
+    filling), uncached: the watcher asks once a minute."""
     now = time.time()
-    last = int(now) - int(now) % MINUTE
-    span_window = Window(f"{minutes}m", MINUTE, last - (minutes - 1) * MINUTE, last, now)
-    return _figures(site, span_window, with_tops=False)
+    last = int(now) - int(now) % MINUTE - MINUTE
+    span = Window(f"{minutes}m", MINUTE, last - (minutes - 1) * MINUTE, last, float(last + MINUTE))
+    answers = []
+    for site in discovery.discover().sites:
+        if site.log_format is None:
+            continue
+        found = _figures(site, span, with_tops=False)
+        per_minute = []
+        for start in span.starts:
+            counts = found.slots.get(start) or Counts()
+            share = counts.statuses[4] / counts.requests if counts.requests else None
+            per_minute.append((start, counts.requests, share, _seconds(counts.percentile(95))))
+        requests = found.counts.requests if found.counts is not None else None
+        answers.append(Recent(site.name, requests, found.share_5xx, found.p95_seconds, tuple(per_minute)))
+    return answers
 
 
 def _read(range_name: str, only: discovery.Site | None, with_tops: bool) -> list[SiteFigures]:

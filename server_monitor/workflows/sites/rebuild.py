@@ -127,6 +127,12 @@ class _Reading:
                     kept.merge(counts)
                 for top in (kept.paths, kept.error_paths, kept.clients):
                     top.squeeze(KEPT_IN_ROW[MINUTE])
+        # Ten minutes the reading has gone past keep only what their row will keep: a
+        # day of them in memory stays small (what is dropped is remembered as their cut).
+        for period, ten in self.tens.items():
+            if keep_after is None or period > keep_after + DISORDER:
+                for top in (ten.paths, ten.error_paths, ten.clients):
+                    top.squeeze(KEPT_IN_ROW[TEN_MINUTES])
 
     def result(self, stop: str, bytes_read: int, started: float, note: str | None = None) -> Rebuilt:
         self.fold()
