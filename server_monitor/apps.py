@@ -22,4 +22,4 @@ class ServerMonitorConfig(AppConfig):
         # The enabled sites' logs (access, error, debug.log) are log sources like the configured ones.
         from server_monitor.workflows.sites import discovery, logfiles
 
-        logfiles.register_log_sources(discovery.log_sources)
+        logfiles.register_log_sources(discovery.log_sources, discovery.could_be_site_log)

@@ -73,22 +73,27 @@ class SourceStatus:
 
 
 # More kinds of file sources register a provider of (name, path) pairs at start-up (the
-# WordPress sites' logs: server_monitor.workflows.sites). A configured name always wins.
-_providers: list[Callable[[], list[tuple[str, str]]]] = []
+# WordPress sites' logs: server_monitor.workflows.sites), with the test a name must pass
+# to be one of theirs, so that any other name is refused before a provider reads anything.
+# A configured name always wins.
+_providers: list[tuple[Callable[[], list[tuple[str, str]]], Callable[[str], bool]]] = []
 
 
-def register_provider(provider: Callable[[], list[tuple[str, str]]]) -> None:
-    if provider not in _providers:
-        _providers.append(provider)
+def register_provider(provider: Callable[[], list[tuple[str, str]]], could_be: Callable[[str], bool]) -> None:
+    if all(known is not provider for known, _ in _providers):
+        _providers.append((provider, could_be))
 
 
-def provided_sources() -> list[LogSource]:
+def provided_sources(name: str | None = None) -> list[LogSource]:
+    """The registered kinds' sources (only those of the kinds `name` could belong to)."""
     configured: dict[str, str] = settings.WPDASH_LOGS
     found: dict[str, LogSource] = {}
-    for provider in _providers:
-        for name, path in provider():
-            if name not in configured and name not in found:
-                found[name] = LogSource(name, path)
+    for provider, could_be in _providers:
+        if name is not None and not could_be(name):
+            continue
+        for name_found, path in provider():
+            if name_found not in configured and name_found not in found:
+                found[name_found] = LogSource(name_found, path)
     return list(found.values())
 
 
@@ -131,7 +136,7 @@ def get_source(name: object) -> LogSource:
     if isinstance(name, str) and name.startswith(JOURNAL_PREFIX) and name[len(JOURNAL_PREFIX) :] in systemd.allowlist():
         return _source(name, name)
     if isinstance(name, str) and _providers:
-        provided = next((source for source in provided_sources() if source.name == name), None)
+        provided = next((source for source in provided_sources(name) if source.name == name), None)
         if provided is not None:
             return provided
     raise UnknownLog(

@@ -109,6 +109,12 @@ def log_sources() -> list[tuple[str, str]]:
     return discover().log_sources()
 
 
+def could_be_site_log(name: str) -> bool:
+    """Whether `name` has the shape of a site's log source (SLUG-access, -error, -debug):
+    any other name is refused without reading nginx's configuration."""
+    return LOG_NAME_RE.fullmatch(name) is not None and name.endswith(tuple(f"-{kind}" for kind in LOG_KINDS))
+
+
 def _discover(folder: str, conf: str) -> Discovery:
     main = nginx_sites.read_main(conf)
     found = nginx_sites.read_sites(folder, main)

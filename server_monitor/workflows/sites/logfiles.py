@@ -243,6 +243,7 @@ def _rotation_number(name: str) -> int:
     return int(digits) if digits else 0
 
 
-def register_log_sources(provider: Callable[[], list[tuple[str, str]]]) -> None:
-    """Make the sites' logs log sources: `provider` gives (name, path) pairs."""
-    sources.register_provider(provider)
+def register_log_sources(provider: Callable[[], list[tuple[str, str]]], could_be: Callable[[str], bool]) -> None:
+    """Make the sites' logs log sources: `provider` gives (name, path) pairs; a name
+    `could_be` refuses is never looked for among them."""
+    sources.register_provider(provider, could_be)
