@@ -4,6 +4,7 @@ replaces, and never a line twice when the log is rotated as the counter starts."
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 import pytest
@@ -121,3 +122,16 @@ def test_reading_backwards_stops_at_the_first_line_before_the_window(log):
     assert (rebuilt.stop, rebuilt.bound) == ("window", start)
     assert rebuilt.bytes_read < log.stat().st_size * 0.7  # the day before the window is not read
     assert total(rebuilt.tens).requests == count_by_hand(traffic.lines, "rt_cache", since=start).requests
+
+
+def test_a_stopping_counter_ends_the_rebuild_between_two_blocks(log):
+    traffic = Traffic("example.com", "rt_cache")
+    write_lines(log, traffic.between(time.time() - 3600, time.time() - 60, every=0.5))
+    cancel = threading.Event()
+    cancel.set()
+    following = logfiles.start_following(str(log))
+    try:
+        with pytest.raises(rebuild.Cancelled):
+            rebuild.rebuild(following, LineParser("rt_cache", RT_CACHE), BUDGET, cancel=cancel)
+    finally:
+        following.close()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -159,10 +160,12 @@ class _Follower:
         self.path = path
         self.log_format = log_format
         self._stopping = asyncio.Event()
+        self._cancel = threading.Event()  # for the rebuild, in its thread
         self.task = asyncio.get_running_loop().create_task(self._run(), name=f"wpdash sites {site}")
 
     def stop(self) -> None:
         self._stopping.set()
+        self._cancel.set()
 
     async def _sleep(self, seconds: float) -> None:
         try:
@@ -198,7 +201,14 @@ class _Follower:
             assert self.counter._rebuilding is not None
             async with self.counter._rebuilding:
                 budget: int = settings.WPDASH_SITES_REBUILD_BYTES
-                rebuilt = await self.counter.in_thread(rebuild.rebuild, following, self.log_format.parser(), budget)
+                parser = self.log_format.parser()
+                try:
+                    rebuilt = await self.counter.in_thread(
+                        rebuild.rebuild, following, parser, budget, None, self._cancel
+                    )
+                except rebuild.Cancelled:
+                    await self.counter.in_thread(following.close)
+                    return None
             following.release_descriptor()
             await self.counter.database(store.store_rebuild, self.site, self.path, rebuilt, time.time())
             logger.info(

@@ -21,6 +21,7 @@ Buckets before `bound` are left as stored. `bound`:
 from __future__ import annotations
 
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -156,15 +157,29 @@ class _Reading:
         return Rebuilt(minutes, tens, bound, stop, bytes_read, self.tally.lines, seconds, samples, note)
 
 
-def rebuild(following: logfiles.Following, parser: LineParser, budget: int, now: float | None = None) -> Rebuilt:
+class Cancelled(Exception):
+    """The counter is stopping: the rebuild gave up between two blocks, nothing to store."""
+
+
+def rebuild(
+    following: logfiles.Following,
+    parser: LineParser,
+    budget: int,
+    now: float | None = None,
+    cancel: threading.Event | None = None,
+) -> Rebuilt:
     """Count the site's log before `following.boundary`, backwards, within `budget` bytes.
-    Blocking (file reads and parsing): run it in a thread."""
+    Blocking (file reads and parsing): run it in a thread. `cancel` set ends it between
+    two blocks (Cancelled), so a stopping counter does not wait for a whole gigabyte."""
+    cancel = cancel or threading.Event()
     started = time.monotonic()
     reading = _Reading(parser, time.time() if now is None else now)
     spent = 0
     progress = logfiles.Progress()
     try:
         for block in logfiles.lines_backwards(following.descriptor, following.boundary, budget, progress, False):
+            if cancel.is_set():
+                raise Cancelled
             if reading.backwards_block(block):
                 return reading.result("window", progress.bytes_read, started)
     except logfiles.Truncated:
@@ -184,6 +199,8 @@ def rebuild(following: logfiles.Following, parser: LineParser, budget: int, now:
                     return reading.result("budget", spent, started)
                 previous = None
                 for block in logfiles.lines_gzip(copy.descriptor, progress):
+                    if cancel.is_set():
+                        raise Cancelled
                     previous = reading.forwards_block(block, previous)
                 spent += progress.bytes_read
                 reading.fold()
@@ -194,6 +211,8 @@ def rebuild(following: logfiles.Following, parser: LineParser, budget: int, now:
             reading.newer_time = reading.position_time
             try:
                 for block in logfiles.lines_backwards(copy.descriptor, end, budget - spent, progress, True):
+                    if cancel.is_set():
+                        raise Cancelled
                     if reading.backwards_block(block):
                         return reading.result("window", spent + progress.bytes_read, started)
             except logfiles.Truncated:
