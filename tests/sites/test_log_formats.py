@@ -16,8 +16,7 @@ from server_monitor.adapters.nginx.log_format import (
     upstream_milliseconds,
 )
 
-FIXTURES = Path("/work/shared/fixtures/logs")
-LOCAL_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "logs"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "logs"  # copied from shared/fixtures/logs
 RT_CACHE = (
     '$remote_addr $upstream_response_time $upstream_cache_status [$time_local] $http_host "$request" $status '
     '$body_bytes_sent "$http_referer" "$http_user_agent"'
@@ -25,10 +24,7 @@ RT_CACHE = (
 
 
 def fixture_lines(name: str) -> list[str]:
-    for folder in (LOCAL_FIXTURES, FIXTURES):
-        if (folder / name).exists():
-            return (folder / name).read_text().splitlines()
-    pytest.skip(f"{name} is not in the fixtures")
+    return (FIXTURES / name).read_text().splitlines()
 
 
 def test_every_captured_rt_cache_line_is_understood_with_its_fields():
