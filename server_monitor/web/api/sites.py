@@ -11,7 +11,13 @@ from typing import Any
 
 from django.utils.cache import add_never_cache_headers
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -138,6 +144,14 @@ _NAME = OpenApiParameter(
     "name", OpenApiTypes.STR, OpenApiParameter.PATH, description="A site's name, e.g. example.com."
 )
 _BAD_RANGE = OpenApiResponse(MetricsRangeErrorSerializer, description="an unknown range")
+_BAD_NAME_OR_RANGE = OpenApiResponse(
+    PolymorphicProxySerializer(
+        component_name="SiteNameOrRangeError",
+        serializers=[ErrorSerializer, MetricsRangeErrorSerializer],
+        resource_type_field_name=None,
+    ),
+    description="not a site name ({detail}), or an unknown range ({range: [...]})",
+)
 
 
 @extend_schema_view(
@@ -151,7 +165,7 @@ _BAD_RANGE = OpenApiResponse(MetricsRangeErrorSerializer, description="an unknow
         parameters=[_NAME, SitesQuerySerializer],
         responses={
             200: SiteDetailSerializer,
-            400: OpenApiResponse(ErrorSerializer, description="not a site name, or an unknown range"),
+            400: _BAD_NAME_OR_RANGE,
             404: OpenApiResponse(ErrorSerializer, description="no enabled site has this name"),
         },
     ),
