@@ -192,6 +192,7 @@ def write_results_md() -> Path:
         "",
     ]
     order = ["tail", "live_tail", "services", "metrics", "status_page", "api_load", "footprint", "stalled_clients"]
+    order.append("sites")
     results.sort(key=lambda path: order.index(path.stem) if path.stem in order else len(order))
     for path in results:
         parts.append(render(json.loads(path.read_text())))

@@ -122,3 +122,72 @@ class Heartbeat(models.Model):
         now = timezone.now()
         if not cls.objects.filter(pk=cls.ONLY).update(written_at=now):
             cls.objects.get_or_create(pk=cls.ONLY, defaults={"written_at": now})  # the first beat
+
+
+class SiteBucket(models.Model):
+    """One site's counts over one minute (span 60) or ten minutes (span 600).
+
+    Written only by the counter (server_monitor.workflows.sites.counting), read by every
+    web process. Minutes are kept for the 5m and 1h windows, ten minutes for 24h, so a
+    window reads at most about 150 rows per site. Each kind of figure merges exactly
+    across rows: counts add, `times` is a sparse {milliseconds: requests} histogram
+    (nginx writes milliseconds), and the top lists are each row's largest counts with
+    the largest count left out (`cut`), which bounds how far a merged count can be short.
+    """
+
+    site = models.CharField(max_length=255)
+    span = models.PositiveIntegerField()  # seconds
+    start = models.BigIntegerField()  # Unix seconds, a multiple of span
+    requests = models.BigIntegerField(default=0)
+    status_1xx = models.BigIntegerField(default=0)
+    status_2xx = models.BigIntegerField(default=0)
+    status_3xx = models.BigIntegerField(default=0)
+    status_4xx = models.BigIntegerField(default=0)
+    status_5xx = models.BigIntegerField(default=0)
+    status_other = models.BigIntegerField(default=0)
+    bytes_sent = models.BigIntegerField(default=0)
+    cache_hits = models.BigIntegerField(default=0)
+    cache_lines = models.BigIntegerField(default=0)  # lines that carry a cache status (HIT, MISS, …)
+    timed = models.BigIntegerField(default=0)  # requests with an upstream response time
+    times = models.TextField(default="[]")  # JSON [[milliseconds, requests], …], sorted
+    unparsed = models.BigIntegerField(default=0)
+    top_paths = models.TextField(default="{}")  # JSON {"items": [[path, requests], …], "cut": n}
+    top_error_paths = models.TextField(default="{}")  # the same, of 5xx answers
+    top_clients = models.TextField(default="{}")
+
+    class Meta:
+        default_permissions = ()
+        constraints = [models.UniqueConstraint(fields=["site", "span", "start"], name="site_bucket_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.site} {self.span}s at {self.start}"
+
+
+class SiteState(models.Model):
+    """What the counter knows about one site beyond its counts: how far its figures are
+    complete, how the last rebuild went, and why its log cannot be read if it cannot."""
+
+    class Stop(models.TextChoices):
+        WINDOW = "window", "read back to the start of the 24 h window"
+        BUDGET = "budget", "stopped at the byte budget (WPDASH_SITES_REBUILD_BYTES)"
+        LOGS = "logs", "read every log there is"
+        TRUNCATED = "truncated", "the log was truncated while it was read"
+
+    site = models.CharField(max_length=255, unique=True)
+    log_path = models.TextField(default="")
+    counted_until = models.FloatField(null=True)  # Unix seconds of the last write: complete up to here
+    history_since = models.BigIntegerField(null=True)  # Unix seconds from which the counts are complete
+    rebuilt_at = models.FloatField(null=True)
+    rebuilt_from = models.BigIntegerField(null=True)  # the rebuild replaced every bucket from here on
+    rebuild_bytes = models.BigIntegerField(default=0)
+    rebuild_lines = models.BigIntegerField(default=0)
+    rebuild_seconds = models.FloatField(default=0.0)
+    rebuild_stop = models.CharField(max_length=16, choices=Stop.choices, blank=True)
+    reason = models.TextField(blank=True)  # why the counter cannot read the log now
+    unparsed_samples = models.TextField(default="[]")  # JSON: the last few lines not understood
+
+    class Meta:
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"state of {self.site}"

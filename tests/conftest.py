@@ -92,6 +92,19 @@ def fake_systemd(tmp_path, settings):
 
 
 @pytest.fixture(autouse=True)
+def _no_sites_of_this_host(settings, tmp_path_factory):
+    """The WordPress sites are found in nginx's configuration: a test sees none but its own
+    (this machine's /etc/nginx/sites-enabled/default would add its logs to every list)."""
+    empty = tmp_path_factory.getbasetemp() / "no-sites"
+    empty.mkdir(exist_ok=True)
+    settings.WPDASH_SITES_DIR = str(empty)
+    settings.WPDASH_NGINX_CONF = str(empty / "nginx.conf")
+    from server_monitor import caching
+
+    caching.clear_all()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Kept answers (server_monitor.caching, and Django's cache: locmem in tests) would
     carry one test's answers into the next; a rolled-back test fires no signal, and its

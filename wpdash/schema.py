@@ -63,8 +63,10 @@ def add_configured_names(result: dict[str, Any], generator: Any, request: Any, p
     """
     from django.conf import settings
 
-    names = {"name": list(settings.WPDASH_SERVICES), "log_type": list(settings.WPDASH_LOGS)}
-    for operations in result.get("paths", {}).values():
+    services, logs = list(settings.WPDASH_SERVICES), list(settings.WPDASH_LOGS)
+    for path, operations in result.get("paths", {}).items():
+        # A site's {name} is found in nginx's configuration, not allowlisted: no enum there.
+        names = {"log_type": logs, **({"name": services} if "/server/services/" in path else {})}
         for operation in operations.values():
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "path" and parameter.get("name") in names:

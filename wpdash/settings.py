@@ -274,6 +274,15 @@ WPDASH_LOG_WATCH = env.envchoice("WPDASH_LOG_WATCH", "inotify", ("inotify", "pol
 # close frame. Past about 50 s it changes little: daphne's pings, unanswered, end such a
 # socket by then.
 WPDASH_WS_STALL_SECONDS = env.envint("WPDASH_WS_STALL_SECONDS", 30, minimum=1, maximum=120)
+# The WordPress sites (server_monitor/workflows/sites/): found in nginx's enabled sites, with
+# the log formats its main file (and its includes) define. Read as text, never run.
+WPDASH_SITES_DIR = env.envpath("WPDASH_SITES_DIR", "/etc/nginx/sites-enabled")
+WPDASH_NGINX_CONF = env.envpath("WPDASH_NGINX_CONF", "/etc/nginx/nginx.conf")
+# After a restart the counter reads each site's access log (and its rotated copies) back
+# from the end for the last 24 h, but never more than this many bytes per site.
+WPDASH_SITES_REBUILD_BYTES = env.envint(
+    "WPDASH_SITES_REBUILD_BYTES", 1024 * 1024 * 1024, minimum=1024 * 1024, maximum=64 * 1024 * 1024 * 1024
+)
 # Where bin/run serves; the systemd units in deploy/ pass their own --bind and --port.
 # Read here so that a bad value stops bin/run in its first step, in one line.
 WPDASH_BIND = env.envaddress("WPDASH_BIND", "127.0.0.1")

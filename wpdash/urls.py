@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularSwaggerSplitView
 from server_monitor.web import health
 from server_monitor.web.api.browsable import SchemaView
 from server_monitor.web.api.root import ApiRootView
+from server_monitor.web.pages import sites as site_pages
 from server_monitor.web.pages import views as pages
 from wpdash.auth_views import (
     AccountTokenRefreshView,
@@ -31,6 +32,8 @@ urlpatterns = [
     path("partials/metrics", pages.metrics_fragment, name="fragment-metrics"),
     path("partials/services", pages.services_fragment, name="fragment-services"),
     path("partials/restarts", pages.restarts_fragment, name="fragment-restarts"),
+    path("partials/sites", site_pages.sites_fragment, name="fragment-sites"),
+    path("sites/<str:name>", site_pages.site_page, name="site-page"),
     path("services/<str:name>/restart", pages.restart_form, name="restart-form"),
     path("healthz", health.healthz, name="healthz"),
     path("accounts/login/", sign_in, name="login"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from django import template
@@ -156,3 +157,25 @@ def history_note(points: Sequence[Mapping[str, Any]], now: float | None = None) 
         return ""
     age = max(0, int((time.time() if now is None else now) - points[first_known]["timestamp"]))
     return f"History begins {duration_human(age)} ago"
+
+
+@register.filter
+def percent(ratio: float | None, digits: int = 1) -> str:
+    """A ratio (0 to 1) as a percentage: 0.0312 → 3.1 %."""
+    if ratio is None:
+        return "—"
+    return f"{ratio * 100:.{digits}f} %"
+
+
+@register.filter
+def seconds_human(seconds: float | None) -> str:
+    """A response time: 0.087 → 87 ms, 1.5 → 1.50 s."""
+    if seconds is None:
+        return "—"
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+@register.filter
+def unix_time(seconds: float | None) -> datetime | None:
+    """Unix seconds as an aware datetime, for the `date` filter (which then uses the zone)."""
+    return datetime.fromtimestamp(seconds, tz=UTC) if seconds is not None else None

@@ -86,3 +86,31 @@ def test_it_answers_every_request_of_a_viewer_as_documented_and_never_with_a_5xx
     viewer = get_user_model().objects.get_or_create(username="fuzz-viewer")[0]
     case.call_and_validate(app=APP, headers=bearer(viewer), checks=CHECKS)
     assert fuzz_environment.restarts() == []
+
+
+@pytest.mark.django_db
+def test_a_counted_site_s_answers_are_as_documented(fuzz_environment, superuser, settings, tmp_path):
+    """The fuzz above cannot guess a site's name (they come from nginx's configuration):
+    a counted site's list and detail answers, checked against the schema here."""
+    import time
+
+    from server_monitor.workflows.sites import discovery, store
+    from server_monitor.workflows.sites.tally import Tally
+    from tests.support.sites import NginxLayout, Traffic
+
+    NginxLayout(tmp_path / "sites", settings).add_site("example.com")
+    site = discovery.rediscover().get("example.com")
+    assert site is not None and site.log_format is not None
+    tally = Tally(site.log_format.parser())
+    for line in Traffic("example.com", "rt_cache").between(time.time() - 600, time.time(), every=2):
+        tally.count(line, int(time.time()))
+    store.add_counts("example.com", site.access_log or "", tally.take(), time.time(), None, [])
+
+    for range_name in ("5m", "24h"):
+        listed = schema["/api/v1/server/sites"]["GET"].Case(query={"range": range_name})
+        listed.call_and_validate(app=APP, headers=bearer(superuser), checks=CHECKS)
+        one = schema["/api/v1/server/sites/{name}"]["GET"].Case(
+            path_parameters={"name": "example.com"}, query={"range": range_name}
+        )
+        response = one.call_and_validate(app=APP, headers=bearer(superuser), checks=CHECKS)
+        assert response.status_code == 200 and response.json()["requests"]

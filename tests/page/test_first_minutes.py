@@ -69,6 +69,7 @@ def test_the_api_root_links_every_resource(viewer_client):
         "restarts": "/api/v1/server/restarts",
         "logs": "/api/v1/server/logs",
         "metrics": "/api/v1/server/metrics",
+        "sites": "/api/v1/server/sites",
     }.items():
         assert links[name] == f"http://testserver{path}"
         assert viewer_client.get(links[name]).status_code != 404, name

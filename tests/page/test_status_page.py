@@ -160,7 +160,7 @@ def test_the_log_panel_shows_the_last_lines_and_a_missing_log_says_why(fake_syst
 
 
 def test_fragments_need_sign_in(db):
-    for path in ("/partials/metrics", "/partials/services", "/partials/restarts"):
+    for path in ("/partials/metrics", "/partials/services", "/partials/restarts", "/partials/sites"):
         response = Client().get(path)
         assert response.status_code == 302
         assert response["Location"].startswith("/accounts/login/")

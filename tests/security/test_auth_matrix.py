@@ -23,6 +23,7 @@ from rest_framework.test import APIClient
 from server_monitor.models import RestartAction
 from server_monitor.workflows import restart
 from tests.support.identities import IDENTITIES, SIGNED_IN, bad_tokens
+from tests.support.sites import NginxLayout
 from tests.support.users import PASSWORD, user_with
 
 LOGIN = "/accounts/login/"
@@ -67,6 +68,8 @@ ROUTES: dict[str, Route] = {
     "fragment-metrics": Route("GET", "/partials/metrics", page()),
     "fragment-services": Route("GET", "/partials/services", page()),
     "fragment-restarts": Route("GET", "/partials/restarts", page()),
+    "fragment-sites": Route("GET", "/partials/sites", page()),
+    "site-page": Route("GET", "/sites/example.com", page()),
     "restart-form": Route("POST", "/services/nginx/restart", page(ok="status", allowed=RESTARTERS)),
     "healthz": Route("GET", "/healthz", everyone(200)),
     "login": Route("GET", LOGIN, {**everyone(200), **dict.fromkeys(SIGNED_IN, "status")}),
@@ -98,6 +101,8 @@ ROUTES: dict[str, Route] = {
     "logs-list": Route("GET", f"/{S}logs", api()),
     "logs-detail": Route("GET", f"/{S}logs/nginx-access", api()),
     "metrics-list": Route("GET", f"/{S}metrics", api()),
+    "sites-list": Route("GET", f"/{S}sites", api()),
+    "sites-detail": Route("GET", f"/{S}sites/example.com", api()),
 }
 
 
@@ -159,6 +164,7 @@ def test_each_caller_gets_exactly_what_the_matrix_says(key, identity, fake_syste
     log = tmp_path / "access.log"
     log.write_text("one line\n")
     settings.WPDASH_LOGS = {"nginx-access": str(log)}
+    NginxLayout(tmp_path / "sites", settings).add_site("example.com")
     path = route.path.format(pending=pending_restart(settings).pk) if route.approval else route.path
     get_user_model().objects.create_user("viewer", password=PASSWORD)  # the token endpoint's target
     client = client_for(identity)

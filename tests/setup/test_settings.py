@@ -58,6 +58,10 @@ def run_check(tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[s
         ("WPDASH_BIND", "localhost"),
         ("WPDASH_PORT", "70000"),
         ("WPDASH_LOG_SEARCH_BYTES", "1"),
+        ("WPDASH_SITES_DIR", "sites-enabled"),
+        ("WPDASH_NGINX_CONF", "nginx.conf"),
+        ("WPDASH_SITES_REBUILD_BYTES", "1"),
+        ("WPDASH_SITES_REBUILD_BYTES", "1GiB"),
     ],
 )
 def test_it_refuses_to_start_with_a_bad_value_in_one_line_naming_the_variable(tmp_path, variable, value):

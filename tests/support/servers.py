@@ -217,9 +217,13 @@ class LiveServer:
 def live_server(tmp_path: Path, *, daphne_args: tuple[str, ...] = (), **env: str) -> Iterator[LiveServer]:
     data_dir = tmp_path / "live"
     data_dir.mkdir(exist_ok=True)
+    no_sites = data_dir / "no-sites"  # not this machine's nginx sites: a test names its own
+    no_sites.mkdir(exist_ok=True)
     environment = {
         **os.environ,
         "WPDASH_DATA_DIR": str(data_dir),
+        "WPDASH_SITES_DIR": str(no_sites),
+        "WPDASH_NGINX_CONF": str(no_sites / "nginx.conf"),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "PYTHONUNBUFFERED": "1",
         **env,

@@ -36,4 +36,3 @@ def deactivation(user: Any) -> None:
 
 def deletion(user: Any) -> None:
     user.delete()
-

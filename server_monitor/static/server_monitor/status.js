@@ -30,13 +30,15 @@
    * for a tick and a half (no leader, a range of its own, an old browser) asks itself,
    * so ten open tabs cost the server what one does. */
   let range = page.dataset.range || "5m";
-  const FRAGMENTS = ["metrics", "services", "restarts"];
+  const FRAGMENTS = ["metrics", "sites", "services", "restarts"];
+  const RANGED = ["metrics", "sites"]; // fragments drawn for the page's time range
+  function ranged(name) { return RANGED.indexOf(name) >= 0; }
   const channel = "BroadcastChannel" in window ? new BroadcastChannel("wpdash-fragments") : null;
   const heardAt = {}; // fragment key -> Date.now() of the newest copy shown
   let leading = false;
   let stopSeeking = null; // ends this tab's hold on the lock, or its wait for it
 
-  function fragmentKey(name, forRange) { return name === "metrics" ? "metrics:" + forRange : name; }
+  function fragmentKey(name, forRange) { return ranged(name) ? name + ":" + forRange : name; }
 
   function show(name, html) {
     const section = document.querySelector('[data-fragment="' + name + '"]');
@@ -49,7 +51,7 @@
     const section = document.querySelector('[data-fragment="' + name + '"]');
     if (!section) return;
     const asked = range;
-    const url = section.dataset.url + (name === "metrics" ? "?range=" + encodeURIComponent(asked) : "");
+    const url = section.dataset.url + (ranged(name) ? "?range=" + encodeURIComponent(asked) : "");
     try {
       const response = await fetch(url, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" });
       if (response.status === 401 || response.status === 403 || response.redirected) {
@@ -58,7 +60,7 @@
       }
       if (!response.ok) return;
       const html = await response.text();
-      if (name === "metrics" && asked !== range) return; // the range changed while it was on its way
+      if (ranged(name) && asked !== range) return; // the range changed while it was on its way
       show(name, html);
       if (channel) channel.postMessage({ name: name, range: asked, html: html });
     } catch (error) {
@@ -70,7 +72,7 @@
     channel.addEventListener("message", function (event) {
       const copy = event.data || {};
       if (FRAGMENTS.indexOf(copy.name) < 0 || typeof copy.html !== "string") return;
-      if (copy.name === "metrics" && copy.range !== range) return;
+      if (ranged(copy.name) && copy.range !== range) return;
       show(copy.name, copy.html);
     });
   }
@@ -118,7 +120,7 @@
       other.setAttribute("aria-current", other === link ? "true" : "false");
     });
     history.replaceState(null, "", "?range=" + encodeURIComponent(range));
-    refresh("metrics");
+    RANGED.forEach(refresh);
   });
 
   /* ---- restart with confirmation ------------------------------------------ */

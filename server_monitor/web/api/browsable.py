@@ -53,7 +53,7 @@ def _code_spans(paragraph: str) -> str:
 
 
 class ServerRootView(APIRootView):
-    """The server's resources: services and their restarts, the restart audit, logs and metrics."""
+    """The server's resources: services and their restarts, the restart audit, logs, metrics and sites."""
 
     name = "Server"
 

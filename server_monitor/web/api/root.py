@@ -14,6 +14,7 @@ LINKS = {
     "restarts": "restart-list",
     "logs": "logs-list",
     "metrics": "metrics-list",
+    "sites": "sites-list",
     "me": "me",
     "login": "password_login",
     "token": "token_obtain_pair",

@@ -24,6 +24,7 @@ from server_monitor.errors import DomainError
 from server_monitor.models import RestartAction
 from server_monitor.web.client import came_through_proxy, client_address
 from server_monitor.web.errors import answer_for, restart_page_message
+from server_monitor.web.pages.sites import sites_context
 from server_monitor.workflows import doctor, metrics, restart
 from server_monitor.workflows.logs import sources
 
@@ -98,6 +99,7 @@ def status_page(request: HttpRequest) -> HttpResponse:
         "setup_problems": doctor.cached_problems() if request.user.is_superuser else [],
         **restarts_context(),
         **logs_context(request),
+        **sites_context(range_name),
         **metrics_future.result(),
         **services_future.result(),
     }

@@ -100,7 +100,8 @@ class LogTailConsumer(AuthenticatedConsumer):
             await self.leave()
 
     async def authenticated_connect(self) -> None:
-        source = sources.get_source(self.scope["url_route"]["kwargs"]["log_type"])  # UnknownLog: 4000
+        # In a thread: a site's log name is looked up in nginx's configuration (UnknownLog: 4000).
+        source = await asyncio.to_thread(sources.get_source, self.scope["url_route"]["kwargs"]["log_type"])
         self.log_type = source.name
         await self.accept()
         self.subscription = await reader.subscribe(source)

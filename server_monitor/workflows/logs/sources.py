@@ -46,6 +46,7 @@ from server_monitor.adapters.logs.paths import LogUnavailable, OpenFolder
 from server_monitor.adapters.logs.tail import LineFilter
 from server_monitor.errors import DomainError, NotAllowed
 from server_monitor.names import JOURNAL_PREFIX, unit_file_name
+from server_monitor.workflows.sites import discovery as site_discovery
 
 logger = logging.getLogger("server_monitor.logs")
 
@@ -180,8 +181,9 @@ class JournalSource:
 
 class SourceKind(Protocol):
     def named(self, name: str) -> LogSource | None:
-        """The source of this kind called `name`, or None; decided from settings alone:
-        no file is touched and nothing is run."""
+        """The source of this kind called `name`, or None; decided from settings (and, for
+        a site's log, nginx's configuration, kept a few seconds): no log is touched and
+        nothing is run."""
 
     def listed(self) -> list[LogSource]:
         """Every source of this kind that is there to read, in order (it may ask an
@@ -234,9 +236,29 @@ class ServiceJournals:
         return "journal:NAME of an allowed service"
 
 
+class SiteLogs:
+    """The enabled WordPress sites' access, error and debug logs (workflows.sites), named
+    SITE-access, SITE-error, SITE-debug; files like any other. A name of that shape is
+    looked up in the sites nginx's configuration names (read at most every few seconds);
+    any other name never makes it read. A configured name always wins."""
+
+    def named(self, name: str) -> LogSource | None:
+        if not site_discovery.could_be_site_log(name) or name in settings.WPDASH_LOGS:
+            return None
+        return next((FileSource(found, path) for found, path in site_discovery.log_sources() if found == name), None)
+
+    def listed(self) -> list[LogSource]:
+        configured: dict[str, str] = settings.WPDASH_LOGS
+        return [FileSource(name, path) for name, path in site_discovery.log_sources() if name not in configured]
+
+    def allowed_in_words(self) -> str:
+        return "SITE-access, SITE-error and SITE-debug of an enabled site"
+
+
 CONFIGURED_LOGS = ConfiguredLogs()
+SITE_LOGS = SiteLogs()
 SERVICE_JOURNALS = ServiceJournals()
-KINDS: tuple[SourceKind, ...] = (CONFIGURED_LOGS, SERVICE_JOURNALS)  # in the order they are listed
+KINDS: tuple[SourceKind, ...] = (CONFIGURED_LOGS, SITE_LOGS, SERVICE_JOURNALS)  # in the order they are listed
 
 
 def get_source(name: object) -> LogSource:
