@@ -28,6 +28,7 @@ urlpatterns = [
     path("partials/metrics", pages.metrics_fragment, name="fragment-metrics"),
     path("partials/services", pages.services_fragment, name="fragment-services"),
     path("partials/restarts", pages.restarts_fragment, name="fragment-restarts"),
+    path("partials/alerts", pages.alerts_fragment, name="fragment-alerts"),
     path("services/<str:name>/restart", pages.restart_form, name="restart-form"),
     path("healthz", health.healthz, name="healthz"),
     path("accounts/login/", sign_in, name="login"),

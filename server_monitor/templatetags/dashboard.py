@@ -11,6 +11,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from server_monitor.adapters.logs.sources import journal_source_name
+from server_monitor.workflows.alerts import messages
 
 register = template.Library()
 
@@ -156,3 +157,9 @@ def history_note(points: Sequence[Mapping[str, Any]], now: float | None = None) 
         return ""
     age = max(0, int((time.time() if now is None else now) - points[first_known]["timestamp"]))
     return f"History begins {duration_human(age)} ago"
+
+
+@register.filter
+def evidence_text(evidence: dict[str, Any]) -> str:
+    """An alert's evidence as the messages word it (figures, then the lines, indented)."""
+    return messages.evidence_text(evidence)

@@ -14,6 +14,8 @@ LINKS = {
     "restarts": "restart-list",
     "logs": "logs-list",
     "metrics": "metrics-list",
+    "alerts": "alert-list",
+    "silences": "silence-list",
     "me": "me",
     "login": "password_login",
     "token": "token_obtain_pair",
