@@ -28,8 +28,14 @@ class Facts:
         return found
 
     def statuses(self) -> list[systemd.ServiceStatus]:
-        """The installed allowlisted units (one `systemctl show`)."""
-        result: list[systemd.ServiceStatus] = self._once("statuses", systemd.list_statuses)
+        """The installed allowlisted units, from one `systemctl show` asked now: the answer
+        the pages keep a few seconds would add its age to every alert's delay."""
+
+        def fresh() -> list[systemd.ServiceStatus]:
+            systemd.forget_statuses()
+            return systemd.list_statuses()
+
+        result: list[systemd.ServiceStatus] = self._once("statuses", fresh)
         return result
 
     def metrics(self, range_name: str) -> dict[str, Any]:
