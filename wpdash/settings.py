@@ -393,5 +393,8 @@ LOGGING = {
         # captures them per message and logs them itself with the secrets taken out
         # (server_monitor/adapters/push.py).
         "apprise": {"handlers": ["nowhere"], "propagate": False},
+        # urllib3 (under Apprise and requests) names the path of a URL it retries: a
+        # webhook's path may be its secret. wpdash sets no retries; errors still show.
+        "urllib3": {"level": "ERROR"},
     },
 }

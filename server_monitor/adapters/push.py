@@ -69,12 +69,22 @@ def targets(text: str | None = None) -> list[Target]:
         if service is None:
             scheme = url.split("://", 1)[0] if "://" in url else "(none)"
             raise ValueError(f"WPDASH_ALERT_URLS: URL {index} (scheme {scheme[:20]!r}) is not an Apprise URL.")
-        # Without its query: Apprise's defaults are noise there, and a header's value may be a secret.
-        shown = service.url(privacy=True).split("?", 1)[0]
+        shown = _shown(service.url(privacy=True))
+        if any(target.shown == shown for target in found):
+            shown = f"{shown} (URL {index})"
         visible = set(_WORD_RE.findall(shown))
         secrets = sorted({word for word in _WORD_RE.findall(url) if word not in visible and len(word) >= 3}, key=len)
         found.append(Target(shown, tuple(reversed(secrets)), url))
     return found
+
+
+def _shown(private: str) -> str:
+    """Apprise's privacy form cut to scheme and host: it still shows a path (a webhook's,
+    an ntfy topic), which can be as secret as a token; the query holds only defaults, or
+    a header's value."""
+    scheme, _, rest = private.partition("://")
+    host, slash, path = rest.partition("/")
+    return f"{scheme}://{host}{'/…' if slash and path.strip('/') else ''}"
 
 
 def send(target: Target, title: str, body: str, failure: bool) -> None:

@@ -35,9 +35,7 @@ RELEASE = "Origin: Debian\nLabel: {label}\nSuite: {suite}\nCodename: {codename}\
 RELEASE_TAIL = "Architectures: amd64\nComponents: main\n"
 
 
-def apt_root(
-    root: Path, installed: dict[str, str], security: dict[str, str], regular: dict[str, str]
-) -> Path:
+def apt_root(root: Path, installed: dict[str, str], security: dict[str, str], regular: dict[str, str]) -> Path:
     """Make the state and run `apt-get update` on it; returns the apt.conf to give with -c."""
     if shutil.which(APT_GET) is None:
         missing_server("apt-get is not installed")

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import email
+import email.policy
 import json
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from email.message import Message
+from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -22,17 +23,17 @@ class Mailbox:
     """What the SMTP server accepted: one parsed message per DATA."""
 
     port: int
-    messages: list[Message] = field(default_factory=list)
+    messages: list[EmailMessage] = field(default_factory=list)
     accepted_at: list[float] = field(default_factory=list)  # time.time() of each acceptance (bench)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def subjects(self) -> list[str]:
         with self.lock:
-            return [str(message["Subject"]) for message in self.messages]
+            return [str(message["Subject"]).strip() for message in self.messages]
 
     def bodies(self) -> list[str]:
         with self.lock:
-            return [message.get_payload(decode=True).decode() for message in self.messages]  # type: ignore[union-attr]
+            return [str(message.get_content()) for message in self.messages]
 
     def wait_for(self, count: int, timeout: float = 30.0) -> list[str]:
         deadline = time.monotonic() + timeout
@@ -53,7 +54,9 @@ def smtp_server() -> Iterator[Mailbox]:
     class Handler:
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             with mailbox.lock:
-                mailbox.messages.append(email.message_from_bytes(envelope.original_content or envelope.content))
+                data = envelope.original_content or envelope.content
+                # The default policy unfolds and decodes headers, as a mail client shows them.
+                mailbox.messages.append(email.message_from_bytes(data, policy=email.policy.default))  # type: ignore[arg-type]
                 mailbox.accepted_at.append(time.time())
             return "250 Message accepted for delivery"
 

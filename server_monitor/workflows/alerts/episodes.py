@@ -93,6 +93,7 @@ def open_episode(rule: str, finding: Finding) -> Alert | None:
             if not quiet:
                 _queue(alert, Event.FIRED)
                 Alert.objects.filter(pk=alert.pk).update(notified_at=now)
+                alert.notified_at = now
     except IntegrityError:
         return None  # it fires already: the same episode
     logger.warning("alert #%s fired: %s%s", alert.pk, alert.summary, " (silenced)" if quiet else "")
@@ -158,7 +159,7 @@ def log_match(rule: str, severity: str, subject: str, pattern: str, lines: list[
             return alert
     first = lines[-1][:300]
     count = len(lines)
-    summary = f"{count} line{'s' if count != 1 else ''} of {subject} matched “{pattern}”: {first}"
+    summary = f'{count} line{"s" if count != 1 else ""} of {subject} matched "{pattern}": {first}'
     evidence = {"log": subject, "pattern": pattern, "lines": lines[-Alert.EVIDENCE_LINES :], "matches": count}
     # None: another watcher opened it a moment ago: add the lines to that one.
     return open_episode(rule, Finding(subject, severity, summary, evidence)) or log_match(

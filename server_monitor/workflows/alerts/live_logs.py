@@ -56,9 +56,12 @@ def _digest(line: str) -> str:
 
 def new_since(lines: Sequence[str], mark: Sequence[str] | None) -> list[str]:
     """The lines after the last occurrence of `mark` (all of them when it is not there:
-    more was written meanwhile, or the log was rotated); none without a mark."""
-    if not mark:
+    more was written meanwhile, or the log was rotated, or it was empty then); none
+    without a mark (None: this log was never followed)."""
+    if mark is None:
         return []
+    if not mark:
+        return list(lines)
     hashed = [_digest(line) for line in lines]
     size = len(mark)
     for end in range(len(hashed), size - 1, -1):
@@ -67,18 +70,17 @@ def new_since(lines: Sequence[str], mark: Sequence[str] | None) -> list[str]:
     return list(lines)
 
 
-async def follow(source: LogSource, mark: Sequence[str] | None) -> AsyncIterator[list[str]]:
-    """The new lines of `source`, batch by batch, until the caller stops (cancels) it:
-    first those written since `mark`, then each line as the shared reader publishes it."""
+async def follow(source: LogSource, mark: Sequence[str] | None) -> AsyncIterator[tuple[list[str], list[str]]]:
+    """(new lines, the mark after them) of `source`, batch by batch, until the caller stops
+    (cancels) it: first those written since `mark` (possibly none: the mark says where
+    reading starts), then each line as the shared reader publishes it."""
     subscription = await fanout.subscribe(source)
     try:
-        backlog = new_since(subscription.initial, mark)
-        if backlog:
-            yield backlog
+        yield new_since(subscription.initial, mark), mark_of(subscription.initial)
         while True:
             delivery = await subscription.get()
             lines = [line for batch in delivery.batches for line in batch.lines]
             if lines:
-                yield lines
+                yield lines, mark_of(lines)
     finally:
         await subscription.close()

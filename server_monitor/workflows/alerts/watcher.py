@@ -245,7 +245,7 @@ class Watcher:
         filters = [(pattern, live_logs.matcher(pattern.text)) for pattern in mine]
         while True:
             try:
-                async for lines in live_logs.follow(source, self.marks.get(source.name)):
+                async for lines, mark in live_logs.follow(source, self.marks.get(source.name)):
                     for pattern, match in filters:
                         matched = [line for line in lines if match.matches(line)]
                         if matched and self.acting:
@@ -258,7 +258,7 @@ class Watcher:
                                 pattern.text,
                                 matched,
                             )
-                    self.marks[source.name] = live_logs.mark_of(lines)
+                    self.marks[source.name] = mark  # where the next holder reads on (lease)
             except asyncio.CancelledError:
                 raise
             except Exception:
