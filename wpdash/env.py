@@ -351,8 +351,6 @@ def email_url(name: str, default: str, environ: Mapping[str, str] | None = None)
         raise ImproperlyConfigured(
             f"{name} ({scheme}://…) cannot be parsed: give smtp://user:pass@host:port."
         ) from None
-    if scheme in {"smtp", "submission", "smtps"} and not parsed["EMAIL_HOST"]:
-        raise ImproperlyConfigured(f"{name} ({scheme}://…) names no host: give {scheme}://host:port.")
     config = {key: parsed[key] for key in parsed if key.startswith("EMAIL_")}
     config["EMAIL_HOST_USER"] = config["EMAIL_HOST_USER"] or ""
     config["EMAIL_HOST_PASSWORD"] = config["EMAIL_HOST_PASSWORD"] or ""
