@@ -33,7 +33,8 @@ from wpdash.env import EXIT_BAD_SETTING
         (
             "WPDASH_ALERT_PATTERNS",
             "php fatal=PHP Fatal error",
-            "WPDASH_ALERT_PATTERNS: 'php fatal=PHP Fatal error' is not NAME=TEXT (or NAME@LOG+LOG=TEXT) with a NAME of a-z, 0-9 and -.",
+            "WPDASH_ALERT_PATTERNS: 'php fatal=PHP Fatal error' is not NAME=TEXT (or NAME@LOG+LOG=TEXT) "
+            "with a NAME of a-z, 0-9 and -.",
         ),
         (
             "WPDASH_ALERT_PATTERNS",
@@ -45,7 +46,8 @@ from wpdash.env import EXIT_BAD_SETTING
             "WPDASH_ALERT_OFF",
             "disk-fill",
             "WPDASH_ALERT_OFF: 'disk-fill' is not a rule: use unit-failed, autorestart-gave-up, "
-            "disk-full, disk-filling, cpu-high, ram-high, certificate, security-updates, reboot-required or a pattern's name.",
+            "disk-full, disk-filling, cpu-high, ram-high, certificate, security-updates, reboot-required "
+            "or a pattern's name.",
         ),
         ("WPDASH_AUTORESTART", "sshd", "WPDASH_AUTORESTART: 'sshd' is not in WPDASH_SERVICES."),
         (
