@@ -56,6 +56,9 @@ MIDDLEWARE = [
     "wpdash.middleware.DatabaseUnavailableMiddleware",  # a locked or gone database: 503, not a 500
 ]
 
+# False in the watcher's process (wpdash/watch_settings.py): no web edge to set up.
+WPDASH_WEB_EDGE = True
+
 ROOT_URLCONF = "wpdash.urls"
 WSGI_APPLICATION = "wpdash.wsgi.application"
 ASGI_APPLICATION = "wpdash.asgi.application"

@@ -1,19 +1,21 @@
 """TLS certificate files: which ones a folder of live certificates holds, and when each expires.
 
-The only code that reads certificates. A file is read with a size bound (a certificate
-chain is a few KiB) and its first PEM certificate, the leaf, is parsed with
-`cryptography`. What cannot be read says why in words (missing, permission denied,
-not a PEM certificate), since an unreadable certificate is something to fix too.
+The only code that reads certificates. A file must open and be of a sane size (a chain is
+a few KiB); then its first PEM certificate, the leaf, is decoded by the standard library's
+`ssl` (OpenSSL, already loaded for HTTPS), through `_ssl._test_decode_cert`, the decoder
+behind `SSLSocket.getpeercert()`. It is private API, kept since Python 2.7 for the ssl
+tests: used because `cryptography` would cost the long-running watcher 8 MiB of its 60
+for one date (docs/architecture.md). Should a Python lack it, `cryptography` decodes
+instead. What cannot be read says why in words (missing, permission denied, not a PEM
+certificate), since an unreadable certificate is something to fix too.
 """
 
 from __future__ import annotations
 
 import os
+import ssl
 from dataclasses import dataclass
-from datetime import datetime
-
-from cryptography import x509
-from cryptography.x509.oid import ExtensionOID, NameOID
+from datetime import UTC, datetime
 
 MAX_BYTES = 256 * 1024  # a chain of a dozen certificates is ~20 KiB
 # Per folder, the file the web server is usually given: certbot's and acme.sh's full chain
@@ -56,19 +58,37 @@ def read_certificate(path: str) -> Certificate:
     """When the file's first certificate expires, or why it cannot be told."""
     try:
         with open(path, "rb") as handle:  # certbot's live/ entries are links into archive/: followed
-            data = handle.read(MAX_BYTES)
+            size = len(handle.read(MAX_BYTES + 1))
     except FileNotFoundError:
         return Certificate(path, None, (), "the file does not exist")
     except OSError as error:
         return Certificate(path, None, (), f"cannot be read: {error.strerror}")
+    if size > MAX_BYTES:
+        return Certificate(path, None, (), f"is larger than {MAX_BYTES // 1024} KiB: not a certificate chain")
+    decode = getattr(getattr(ssl, "_ssl", None), "_test_decode_cert", None)
     try:
-        certificate = x509.load_pem_x509_certificate(data)
-    except ValueError:
+        return _by_openssl(path, decode) if decode is not None else _by_cryptography(path)
+    except (ssl.SSLError, ValueError, KeyError):
         return Certificate(path, None, (), "does not hold a PEM certificate")
-    return Certificate(path, certificate.not_valid_after_utc, _names(certificate), None)
+    except OSError as error:
+        return Certificate(path, None, (), f"cannot be read: {error.strerror}")
 
 
-def _names(certificate: x509.Certificate) -> tuple[str, ...]:
+def _by_openssl(path: str, decode: object) -> Certificate:
+    decoded = decode(path)  # type: ignore[operator]
+    not_after = datetime.fromtimestamp(ssl.cert_time_to_seconds(decoded["notAfter"]), UTC)
+    names = [value for kind, value in decoded.get("subjectAltName", ()) if kind == "DNS"]
+    if not names:
+        names = [value for rdn in decoded.get("subject", ()) for key, value in rdn if key == "commonName"]
+    return Certificate(path, not_after, tuple(names), None)
+
+
+def _by_cryptography(path: str) -> Certificate:
+    from cryptography import x509
+    from cryptography.x509.oid import ExtensionOID, NameOID
+
+    with open(path, "rb") as handle:
+        certificate = x509.load_pem_x509_certificate(handle.read(MAX_BYTES))
     try:
         extension = certificate.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
         names = extension.value.get_values_for_type(x509.DNSName)  # type: ignore[attr-defined]
@@ -76,4 +96,4 @@ def _names(certificate: x509.Certificate) -> tuple[str, ...]:
         names = []
     if not names:
         names = [str(attribute.value) for attribute in certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
-    return tuple(str(name) for name in names)
+    return Certificate(path, certificate.not_valid_after_utc, tuple(str(name) for name in names), None)

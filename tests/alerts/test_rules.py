@@ -289,3 +289,17 @@ def test_a_disk_that_is_not_filling_is_not_found(netdata_host, thresholds, setti
     clear_all()
 
     assert DiskFilling().evaluate(Facts(), set()) == []
+
+
+def test_a_python_without_the_ssl_decoder_reads_certificates_with_cryptography(live, monkeypatch):
+    import ssl
+
+    monkeypatch.delattr(ssl._ssl, "_test_decode_cert")
+    soon = install_live(live, "soon.example", timedelta(days=3))
+    (live / "broken.example").mkdir()
+    (live / "broken.example" / "fullchain.pem").write_text("garbage\n")
+
+    found = {finding.subject: finding.summary for finding in CertificateExpiry().evaluate(Facts(), set())}
+
+    assert found[str(soon)].startswith("certificate for soon.example, www.soon.example expires in 3.0 days")
+    assert found[str(live / "broken.example" / "fullchain.pem")].endswith("does not hold a PEM certificate")
