@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from wpdash import env
+from wpdash import env, env_alerts
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -290,13 +290,11 @@ WPDASH_BIND = env.envaddress("WPDASH_BIND", "127.0.0.1")
 WPDASH_PORT = env.envint("WPDASH_PORT", 8000, minimum=1, maximum=65535)
 
 # --- alerts: the watcher (manage.py watch) and its messages --------------------------
-# How often the watcher looks at the units, the disk, CPU and RAM, certificates and
-# updates (log patterns are woken by the logs themselves, not by this).
+# How often the watcher looks at units, disk, CPU, RAM, certificates, updates (logs wake it themselves).
 WPDASH_WATCH_SECONDS = env.envint("WPDASH_WATCH_SECONDS", 5, minimum=1, maximum=60)
 # A firing alert is sent again after this many minutes while it fires (0: never).
 WPDASH_ALERT_RENOTIFY_MINUTES = env.envint("WPDASH_ALERT_RENOTIFY_MINUTES", 60, minimum=0, maximum=7 * 24 * 60)
-# A firing alert resolves once its condition has been clear this long: a flapping unit is
-# one episode, one message when it fires and one when it has settled.
+# A firing alert resolves once its condition has been clear this long: a flapping unit is one episode.
 WPDASH_ALERT_CLEAR_SECONDS = env.envint("WPDASH_ALERT_CLEAR_SECONDS", 30, minimum=0, maximum=3600)
 WPDASH_ALERT_DISK_PERCENT = env.envint("WPDASH_ALERT_DISK_PERCENT", 90, minimum=1, maximum=100)
 WPDASH_ALERT_DISK_DAYS = env.envint("WPDASH_ALERT_DISK_DAYS", 7, minimum=0, maximum=365)
@@ -333,16 +331,15 @@ DEFAULT_ALERT_PATTERNS = (
     # nginx writes its ordinary errors as [error]: MariaDB's [ERROR] is looked for in its own logs only.
     "mariadb-error@mysql+journal:mariadb+journal:mysql=[ERROR]"
 )
-WPDASH_ALERT_PATTERNS = env.alert_patterns("WPDASH_ALERT_PATTERNS", DEFAULT_ALERT_PATTERNS, ALERT_RULES)
+WPDASH_ALERT_PATTERNS = env_alerts.alert_patterns("WPDASH_ALERT_PATTERNS", DEFAULT_ALERT_PATTERNS, ALERT_RULES)
 WPDASH_ALERT_OFF = env.envlist("WPDASH_ALERT_OFF", [])
 for _rule in WPDASH_ALERT_OFF:
     if _rule not in ALERT_RULES and _rule not in {name for name, _, _ in WPDASH_ALERT_PATTERNS}:
         raise ImproperlyConfigured(
             f"WPDASH_ALERT_OFF: {_rule!r} is not a rule: use {', '.join(ALERT_RULES)} or a pattern's name."
         )
-# Who is told: e-mail through Django's mail (EMAIL_URL; the box's own postfix by default)
-# and any push service through Apprise (its URL syntax, comma separated).
-_email = env.email_url("EMAIL_URL", "smtp://127.0.0.1:25")
+# Who is told: mail through Django's (EMAIL_URL: the box's postfix by default), push through Apprise.
+_email = env_alerts.email_url("EMAIL_URL", "smtp://127.0.0.1:25")
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
 EMAIL_HOST = _email["EMAIL_HOST"]
 EMAIL_PORT = _email["EMAIL_PORT"]
@@ -352,11 +349,11 @@ EMAIL_USE_TLS = _email["EMAIL_USE_TLS"]
 EMAIL_USE_SSL = _email["EMAIL_USE_SSL"]
 EMAIL_TIMEOUT = _email["EMAIL_TIMEOUT"]
 EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"]
-WPDASH_ALERT_EMAIL = env.email_addresses("WPDASH_ALERT_EMAIL")
+WPDASH_ALERT_EMAIL = env_alerts.email_addresses("WPDASH_ALERT_EMAIL")
 DEFAULT_FROM_EMAIL = env.envstr("WPDASH_ALERT_FROM", f"wpdash@{socket.getfqdn() or 'localhost'}")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 WPDASH_ALERT_URLS = env.envstr("WPDASH_ALERT_URLS", "")
-WPDASH_PUBLIC_URL = env.public_url("WPDASH_PUBLIC_URL", HTTPS, ALLOWED_HOSTS, WPDASH_PORT)
+WPDASH_PUBLIC_URL = env_alerts.public_url("WPDASH_PUBLIC_URL", HTTPS, ALLOWED_HOSTS, WPDASH_PORT)
 # Units the watchdog may restart when they fail (through the same audited restart as a person).
 WPDASH_AUTORESTART = env.unit_names("WPDASH_AUTORESTART", [])
 for _unit in WPDASH_AUTORESTART:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.setup.test_settings import run_check
-from wpdash import env
+from wpdash import env_alerts as env
 from wpdash.env import EXIT_BAD_SETTING
 
 
