@@ -226,6 +226,7 @@ class AlertMessage(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
     claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    claimed_by = models.CharField(max_length=300, blank=True, editable=False, help_text="The sending watcher.")
     sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_error = models.CharField(max_length=1000, blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
@@ -20,12 +21,20 @@ class MailFailed(Unavailable):
     """The mail server did not accept the message."""
 
 
-def send(subject: str, body: str, recipients: list[str]) -> None:
-    """Hand one message to the mail server; returns once it accepted it, else MailFailed."""
+def send(subject: str, body: str, recipients: list[str], accepted: Callable[[], None] = lambda: None) -> None:
+    """Hand one message to the mail server, else MailFailed. `accepted` is called as soon as
+    the server has taken it, before the connection is closed: the caller records it then,
+    so a process killed meanwhile leaves as little as can be sent but not recorded."""
     message = EmailMessage(subject=subject, body=body, to=recipients)
     try:
-        with get_connection(fail_silently=False, timeout=settings.EMAIL_TIMEOUT) as connection:
+        connection = get_connection(fail_silently=False, timeout=settings.EMAIL_TIMEOUT)
+        connection.open()
+        try:
             sent = connection.send_messages([message])
+            if sent:
+                accepted()
+        finally:
+            connection.close()  # Django's backend swallows a failed QUIT
     except (TimeoutError, smtplib.SMTPException, OSError, ssl.SSLError) as error:
         raise MailFailed(_without_password(_reason(error))) from None
     if not sent:

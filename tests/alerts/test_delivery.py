@@ -134,3 +134,17 @@ def test_an_apprise_url_it_does_not_know_stops_the_watcher_in_one_line_without_t
 
     assert result.returncode == 78
     assert result.stderr == "WPDASH_ALERT_URLS: URL 1 (scheme 'nosuchservice') is not an Apprise URL.\n"
+
+
+def test_a_message_claimed_by_a_watcher_that_died_is_sent_at_once_and_a_living_ones_claim_is_kept(mailbox):
+    from server_monitor.workflows.alerts import lease
+    from server_monitor.workflows.runners import this_host
+
+    fire()
+    claim = timezone.now() + timedelta(minutes=2)
+    AlertMessage.objects.update(claimed_until=claim, claimed_by=lease.me())  # alive: this very process
+    assert outbox.send_due("the standby") == 0
+
+    AlertMessage.objects.update(claimed_by=f"{this_host()} pid 999999999 started 12.00")  # killed mid-send
+    assert outbox.send_due("the standby") == 1
+    mailbox.wait_for(1)

@@ -233,6 +233,8 @@ def test_of_two_watchers_one_acts_and_one_killed_midway_loses_and_doubles_nothin
 
     box.systemd.set("redis-server.service", ActiveState="failed", SubState="failed", MainPID="0")
     box.mailbox.wait_for(1)
+    box.hook.wait_for(1)
+    wait_until(lambda: box.watcher_log("watch-1").count(" sent to ") == 2, timeout=10, message="both recorded sent")
 
     os.kill(first.pid, signal.SIGKILL)  # no clean hand-over: its lease has to expire
     box.write(FATAL)  # while nobody acts

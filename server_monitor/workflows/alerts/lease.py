@@ -17,6 +17,7 @@ clocks (NTP), as any lease does.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -24,14 +25,23 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from server_monitor.models import WatcherLease
-from server_monitor.workflows.runners import current_runner
+from server_monitor.workflows.runners import current_runner, process_is_gone
 
 TTL_INTERVALS = 3
+
+
+HOLDER_RE = re.compile(r"(?P<host>.+) pid (?P<pid>[0-9]+) started (?P<started>[0-9.]+)")
 
 
 def me() -> str:
     runner = current_runner()
     return f"{runner.host} pid {runner.pid} started {runner.started:.2f}"
+
+
+def is_gone(holder: str) -> bool:
+    """The watcher process named `holder` has ended (known only on its own host)."""
+    found = HOLDER_RE.fullmatch(holder)
+    return bool(found) and process_is_gone(found["host"], int(found["pid"]), float(found["started"]))
 
 
 def ttl(interval: float) -> timedelta:

@@ -6,8 +6,10 @@ with a conditional UPDATE (two watchers never send one together), sent, and mark
 sent; a failure is kept on the row (`last_error`, shown on the page as "mail to …
 failed: …") and tried again after a growing pause (BACKOFF, at most MAX_DELAY), for as
 long as it takes: a message is never dropped. Messages about one alert to one target
-go out in order (no "resolved" before its "fired"). A watcher killed between a send
-and its mark sends that one again when the claim has expired: at least once, by design.
+go out in order (no "resolved" before its "fired"). A claim names its watcher: one left
+by a watcher that has died is released at once (else when it expires), so a killed
+watcher's message is sent by whoever takes over without waiting. Killed between a send
+and its mark, that message is sent again: at least once, by design.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from django.utils import timezone
 from server_monitor.adapters import mail, push
 from server_monitor.errors import DomainError
 from server_monitor.models import AlertMessage
-from server_monitor.workflows.alerts import messages
+from server_monitor.workflows.alerts import lease, messages
 
 logger = logging.getLogger("server_monitor.alerts")
 
@@ -49,20 +51,37 @@ def backoff(attempts: int) -> float:
 
 
 def deliver(message: AlertMessage) -> None:
-    """Send one message now; DomainError (MailFailed, PushFailed) when it was not taken."""
+    """Send one message now and record it sent the moment it was taken; DomainError
+    (MailFailed, PushFailed) when it was not."""
     alert = message.alert
     subject, text = messages.title(alert, message.event), messages.body(alert, message.event)
     if message.channel == AlertMessage.Channel.EMAIL:
-        mail.send(subject, text, list(settings.WPDASH_ALERT_EMAIL))
+        mail.send(subject, text, list(settings.WPDASH_ALERT_EMAIL), accepted=lambda: _sent(message))
         return
     target = next((t for t in push_targets() if t.shown == message.target), None)
     if target is None:
         raise push.PushFailed("this push URL is no longer in WPDASH_ALERT_URLS")
     push.send(target, subject, text, failure=message.event != AlertMessage.Event.RESOLVED)
+    _sent(message)
 
 
-def send_due() -> int:
-    """Send what is due now, in order; the number of messages handled (sent or failed)."""
+def _sent(message: AlertMessage) -> None:
+    AlertMessage.objects.filter(pk=message.pk).update(sent_at=timezone.now(), claimed_until=None)
+
+
+def release_dead_claims(holder: str) -> None:
+    """Claims of watchers that have died (a kill -9 mid-send) need not wait to expire."""
+    now = timezone.now()
+    claimed = AlertMessage.objects.filter(sent_at__isnull=True, claimed_until__gt=now).exclude(claimed_by=holder)
+    for other in set(claimed.values_list("claimed_by", flat=True)):
+        if lease.is_gone(other):
+            claimed.filter(claimed_by=other).update(claimed_until=None)
+
+
+def send_due(holder: str = "") -> int:
+    """Send what is due now, in order, as watcher `holder`; the number of messages
+    handled (sent or failed)."""
+    release_dead_claims(holder)
     now = timezone.now()
     due = list(
         AlertMessage.objects.filter(sent_at__isnull=True, next_attempt_at__lte=now)
@@ -77,7 +96,7 @@ def send_due() -> int:
             blocked.add(lane)
             continue
         claimed = AlertMessage.objects.filter(pk=message.pk, sent_at__isnull=True).exclude(claimed_until__gt=now)
-        if not claimed.update(claimed_until=now + CLAIM):
+        if not claimed.update(claimed_until=now + CLAIM, claimed_by=holder):
             continue  # another sender has it
         handled += 1
         try:
@@ -86,7 +105,6 @@ def send_due() -> int:
             blocked.add(lane)
             _failed(message, error.detail)
         else:
-            AlertMessage.objects.filter(pk=message.pk).update(sent_at=timezone.now(), claimed_until=None)
             logger.info(
                 "%s of alert #%s %s to %s", message.get_event_display(), message.alert_id, "sent", message.target
             )
@@ -128,7 +146,8 @@ def _failed(message: AlertMessage, reason: str) -> None:
 class Sender:
     """The sending thread of a watcher that holds the lease."""
 
-    def __init__(self) -> None:
+    def __init__(self, holder: str) -> None:
+        self.holder = holder
         self.wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="wpdash-alert-sender", daemon=True)
@@ -147,7 +166,7 @@ class Sender:
             while not self._stop.is_set():
                 self.wake.clear()
                 try:
-                    busy = send_due() > 0
+                    busy = send_due(self.holder) > 0
                 except DatabaseError as error:
                     logger.warning("the alert sender cannot read its queue now: %s", error)
                     busy = False

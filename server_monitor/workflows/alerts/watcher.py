@@ -164,7 +164,7 @@ class Watcher:
             self.marks = {name: list(mark) for name, mark in previous_marks.items() if isinstance(mark, list)}
         self._rules = rules.build()
         self._due = {}
-        self._sender = outbox.Sender()
+        self._sender = outbox.Sender(self.holder)
         episodes.on_queued(self._sender.wake.set)
         self._sender.start()
         sources = await self._call(self._rule_pool, live_logs.watched_sources) if self.patterns else []
