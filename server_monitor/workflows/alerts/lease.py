@@ -41,7 +41,9 @@ def me() -> str:
 def is_gone(holder: str) -> bool:
     """The watcher process named `holder` has ended (known only on its own host)."""
     found = HOLDER_RE.fullmatch(holder)
-    return bool(found) and process_is_gone(found["host"], int(found["pid"]), float(found["started"]))
+    if found is None:
+        return False
+    return process_is_gone(found["host"], int(found["pid"]), float(found["started"]))
 
 
 def ttl(interval: float) -> timedelta:
