@@ -389,9 +389,8 @@ LOGGING = {
         # django-axes logs each failed sign-in with the user and address masked;
         # server_monitor.signin logs them in full, one line each, for fail2ban.
         "axes": {"level": "ERROR"},
-        # Apprise's own lines may hold a push service's URL, secrets and all: the watcher
-        # captures them per message and logs them itself with the secrets taken out
-        # (server_monitor/adapters/push.py).
+        # Apprise's lines may quote a push URL, secrets and all. It runs in a child process
+        # (server_monitor/adapters/push/), which captures them; never here.
         "apprise": {"handlers": ["nowhere"], "propagate": False},
         # urllib3 (under Apprise and requests) names the path of a URL it retries: a
         # webhook's path may be its secret. wpdash sets no retries; errors still show.

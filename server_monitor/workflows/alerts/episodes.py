@@ -27,6 +27,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from server_monitor.models import Alert, AlertMessage, AlertSilence
+from server_monitor.workflows.alerts import outbox
 from server_monitor.workflows.alerts.rules.base import Finding
 
 logger = logging.getLogger("server_monitor.alerts")
@@ -58,8 +59,6 @@ def silenced(rule: str, subject: str) -> bool:
 def channels() -> list[tuple[str, str]]:
     """(channel, target) of every configured recipient: all mail addresses as one message,
     each push URL as one (shown in privacy mode: rows never hold a secret)."""
-    from server_monitor.workflows.alerts import outbox
-
     found: list[tuple[str, str]] = []
     if settings.WPDASH_ALERT_EMAIL:
         found.append((AlertMessage.Channel.EMAIL, ", ".join(settings.WPDASH_ALERT_EMAIL)))
