@@ -250,3 +250,44 @@ def test_of_two_watchers_one_acts_and_one_killed_midway_loses_and_doubles_nothin
     assert sum("redis-server has failed" in title and "FIRING" in title for title in titles) == 1
     assert sum("RESOLVED" in title and "redis-server" in title for title in titles) == 1
     assert sum("PHP Fatal error" in title for title in titles) == 1
+
+
+def test_secrets_in_the_mail_and_push_urls_reach_neither_the_watchers_log_nor_the_page(tmp_path):
+    systemd = FakeSystemd(tmp_path / "systemd")
+    mail_secret, push_secret = "Mail-pa55-w0rd-7", "T0ken-in-the-path-9"
+    with smtp_server() as mailbox, webhook_receiver(answer=lambda: 503) as refusing:
+        settings = {
+            "WPDASH_SYSTEMCTL": str(systemd.path),
+            "WPDASH_SUDO": "off",
+            "WPDASH_LOGS": f"app={tmp_path / 'app.log'}",
+            "WPDASH_LOG_LEVEL": "debug",
+            "EMAIL_URL": f"smtp://alerts:{mail_secret}@127.0.0.1:{mailbox.port}",  # this server offers no AUTH
+            "WPDASH_ALERT_EMAIL": "ops@example.org",
+            "WPDASH_ALERT_URLS": f"json://hook:{push_secret}@127.0.0.1:{refusing.port}/{push_secret}",
+            "WPDASH_WATCH_SECONDS": "1",
+            "WPDASH_CERT_DIR": str(tmp_path / "none"),
+            "WPDASH_METRICS_SOURCE": "local",
+            "WPDASH_ALERT_OFF": "security-updates,cpu-high,ram-high,disk-full,disk-filling",
+        }
+        with live_server(tmp_path, **settings) as server:
+            server.create_user("ops", PASSWORD)
+            found = Box(server, systemd, mailbox, refusing, tmp_path / "app.log", tmp_path, None, [])  # type: ignore[arg-type]
+            try:
+                found.watch("watch-1")
+                systemd.set("nginx.service", ActiveState="failed", SubState="failed", MainPID="0")
+                wait_until(
+                    lambda: found.watcher_log("watch-1").count("failed (alert #1, try 1)") == 2,
+                    timeout=30,
+                    message="both deliveries to fail once",
+                )
+                page = server.session("ops", PASSWORD).get(f"{server.url}/partials/alerts", timeout=10).text
+            finally:
+                for process in found.watchers:
+                    process.send_signal(signal.SIGTERM)
+                    process.wait(timeout=20)
+            log = found.watcher_log("watch-1") + server.log()
+
+    assert "mail to ops@example.org failed" in page and "push to json://hook:****@127.0.0.1" in page
+    for secret in (mail_secret, push_secret):
+        assert secret not in log
+        assert secret not in page
