@@ -32,6 +32,9 @@ def test_bin_run_starts_the_dashboard_and_the_watcher_and_ctrl_c_stops_both(tmp_
         wait_until(
             lambda: "acts (it holds the lease)" in output.read_text(errors="replace"), timeout=180, message="watcher"
         )
+        wait_until(
+            lambda: f"http://127.0.0.1:{port}/" in output.read_text(errors="replace"), timeout=60, message="daphne"
+        )
         assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
         family = [psutil.Process(run.pid), *psutil.Process(run.pid).children(recursive=True)]
         commands = [" ".join(process.cmdline()) for process in family]

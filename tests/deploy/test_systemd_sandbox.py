@@ -63,7 +63,10 @@ def sandboxed(request, tmp_path):
         read_only_root=values(unit, "ProtectSystem") == ["strict"],
         no_exec_root=values(unit, "NoExecPaths") == ["/"],
         exec_paths=exec_paths,
-        writable_paths=unit_paths("ReadWritePaths", replacements, unit),
+        # PrivateTmp=yes gives the unit a writable /tmp of its own (apt writes there): writable
+        # here too, though shared with this machine (the privacy is systemd's to test).
+        writable_paths=unit_paths("ReadWritePaths", replacements, unit)
+        + (["/tmp"] if values(unit, "PrivateTmp") == ["yes"] else []),
     )
 
     def run(*commands: dict) -> list[dict]:
