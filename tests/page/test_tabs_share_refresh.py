@@ -17,7 +17,7 @@ from tests.page.conftest import PASSWORD, sign_in
 pytestmark = pytest.mark.browser
 
 TICK_MS = 10_000  # status.js REFRESH_MS
-FRAGMENTS = 3  # metrics, services, restarts
+FRAGMENTS = 4  # alerts, metrics, services, restarts
 
 
 def open_tabs(browser, server, count: int):
