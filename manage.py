@@ -6,7 +6,9 @@ import sys
 
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wpdash.settings")
+    # The watcher loads the dashboard's settings without the web edge (wpdash/watch_settings.py).
+    watching = sys.argv[1:2] == ["watch"]
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wpdash.watch_settings" if watching else "wpdash.settings")
     from wpdash.env import settings_or_exit
 
     settings_or_exit()  # a bad setting: one line naming it, not a traceback

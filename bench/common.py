@@ -191,8 +191,18 @@ def write_results_md() -> Path:
         "run one alone with `.venv/bin/python -m bench.NAME`.",
         "",
     ]
-    order = ["tail", "live_tail", "services", "metrics", "status_page", "api_load", "footprint", "stalled_clients"]
-    order.append("sites")
+    order = [
+        "tail",
+        "live_tail",
+        "services",
+        "metrics",
+        "status_page",
+        "api_load",
+        "footprint",
+        "stalled_clients",
+        "alerts",
+        "sites",
+    ]
     results.sort(key=lambda path: order.index(path.stem) if path.stem in order else len(order))
     for path in results:
         parts.append(render(json.loads(path.read_text())))

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class ServerMonitorConfig(AppConfig):
@@ -6,6 +7,12 @@ class ServerMonitorConfig(AppConfig):
     verbose_name = "Server monitor"
 
     def ready(self) -> None:
+        # Once per process: which configured log paths went through a link (pinned or refused).
+        from server_monitor.workflows.logs.sources import log_pin_notes
+
+        log_pin_notes()
+        if not settings.WPDASH_WEB_EDGE:
+            return  # the watcher (wpdash/watch_settings.py): no admin, no sign-ins, no sockets
         # The admin lives with the rest of the web edge (server_monitor/web/), not in
         # the admin.py that autodiscovery looks for.
         from server_monitor.web import admin, sign_in_log  # noqa: F401
@@ -15,7 +22,3 @@ class ServerMonitorConfig(AppConfig):
         forget_changed_users()
         close_revoked_sockets()
         sign_in_log.connect_signals()  # each failed sign-in as one line, for fail2ban
-        # Once per process: which configured log paths went through a link (pinned or refused).
-        from server_monitor.workflows.logs.sources import log_pin_notes
-
-        log_pin_notes()

@@ -191,3 +191,139 @@ class SiteState(models.Model):
 
     def __str__(self) -> str:
         return f"state of {self.site}"
+
+
+# --- alerts (server_monitor/workflows/alerts/, docs/architecture.md) ---------------------
+
+
+class Alert(models.Model):
+    """One episode of one rule about one subject: firing, then resolved. Never edited by hand.
+
+    `firing_key` holds a digest of (rule, subject) while the episode fires and is NULL
+    once it resolved; its UNIQUE index is what makes a condition seen twice (two ticks,
+    two watchers during a hand-over, a log line read again) one episode, as
+    RestartAction.lock does for restarts. `clear_since` is when the condition was first
+    seen gone: the episode resolves once it has stayed gone WPDASH_ALERT_CLEAR_SECONDS,
+    so a flapping unit is one episode, not a message a minute.
+    """
+
+    class State(models.TextChoices):
+        FIRING = "firing", "firing"
+        RESOLVED = "resolved", "resolved"
+
+    class Severity(models.TextChoices):
+        WARNING = "warning", "warning"
+        CRITICAL = "critical", "critical"
+
+    EVIDENCE_LINES = 30  # matched log lines kept per episode (the newest)
+
+    rule = models.CharField(max_length=64, db_index=True)
+    subject = models.CharField(max_length=512, help_text="What it is about: a unit, a path, a log, “/”.")
+    severity = models.CharField(max_length=16, choices=Severity.choices)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.FIRING, db_index=True)
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    summary = models.CharField(max_length=1000)
+    evidence = models.JSONField(default=dict, blank=True)
+    firing_key = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    last_seen_at = models.DateTimeField(default=timezone.now, help_text="When the condition was last seen.")
+    clear_since = models.DateTimeField(null=True, blank=True, editable=False)
+    notified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its firing message was last queued; empty while silenced."
+    )
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        default_permissions = ("view",)  # written by the watcher only
+
+    def __str__(self) -> str:
+        return f"{self.rule} {self.subject} #{self.pk} ({self.state})"
+
+
+class AlertSilence(models.Model):
+    """An admin's “not now” for a rule, a subject, or one rule on one subject, until a time.
+
+    A silenced alert is still recorded and shown; only its messages are held back. Never
+    deleted: ending one early records who ended it and when (the audit of silences).
+    """
+
+    rule = models.CharField(max_length=64, blank=True, help_text="Empty: every rule.")
+    subject = models.CharField(max_length=512, blank=True, help_text="Empty: every subject.")
+    until = models.DateTimeField()
+    reason = models.CharField(max_length=1000, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        default_permissions = ("view",)
+        permissions = [("silence_alerts", "Can silence alerts")]
+
+    def __str__(self) -> str:
+        return f"silence {self.rule or 'any rule'} on {self.subject or 'any subject'} until {self.until:%Y-%m-%d %H:%M}"
+
+    def covers(self, rule: str, subject: str) -> bool:
+        return (not self.rule or self.rule == rule) and (not self.subject or self.subject == subject)
+
+
+class AlertMessage(models.Model):
+    """The outbox: one message about one alert to one channel, kept until it is accepted.
+
+    Written in the same transaction as the alert's change, so no message is lost when the
+    watcher dies; sent by the watcher's sender thread, retried with backoff. `target` is
+    what the page may show (addresses, a push URL with its secrets masked), never a secret.
+    """
+
+    class Event(models.TextChoices):
+        FIRED = "fired", "fired"
+        REMINDER = "reminder", "still firing"
+        RESOLVED = "resolved", "resolved"
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "mail"
+        PUSH = "push", "push"
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="messages")
+    event = models.CharField(max_length=16, choices=Event.choices)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    target = models.CharField(max_length=1000)
+    created_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
+    claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    claimed_by = models.CharField(max_length=300, blank=True, editable=False, help_text="The sending watcher.")
+    sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_error = models.CharField(max_length=1000, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} to {self.target} ({self.event} #{self.alert_id})"
+
+
+class WatcherLease(models.Model):
+    """The one row that says which `manage.py watch` acts: its holder (host, PID, process
+    start time) until `expires_at`. Renewed every interval by a conditional UPDATE; a
+    standby takes it over only once it expired. `log_marks` are the holder's last lines
+    seen per followed log, so whoever takes over reads on from there (workflows.alerts.lease)."""
+
+    ONLY = 1
+
+    holder = models.CharField(max_length=300, blank=True)
+    expires_at = models.DateTimeField()
+    acquired_at = models.DateTimeField()
+    renewed_at = models.DateTimeField()
+    log_marks = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"watcher lease held by {self.holder or 'nobody'} until {self.expires_at:%H:%M:%S}"

@@ -8,11 +8,14 @@ naming the variable (env.settings_or_exit).
 from __future__ import annotations
 
 import os
+import socket
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from wpdash import env
+from django.core.exceptions import ImproperlyConfigured
+
+from wpdash import env, env_alerts
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -52,6 +55,9 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",  # turns a lockout into the lockout page
     "wpdash.middleware.DatabaseUnavailableMiddleware",  # a locked or gone database: 503, not a 500
 ]
+
+# False in the watcher's process (wpdash/watch_settings.py): no web edge to set up.
+WPDASH_WEB_EDGE = True
 
 ROOT_URLCONF = "wpdash.urls"
 WSGI_APPLICATION = "wpdash.wsgi.application"
@@ -288,6 +294,77 @@ WPDASH_SITES_REBUILD_BYTES = env.envint(
 WPDASH_BIND = env.envaddress("WPDASH_BIND", "127.0.0.1")
 WPDASH_PORT = env.envint("WPDASH_PORT", 8000, minimum=1, maximum=65535)
 
+# --- alerts: the watcher (manage.py watch) and its messages --------------------------
+# How often the watcher looks at units, disk, CPU, RAM, certificates, updates (logs wake it themselves).
+WPDASH_WATCH_SECONDS = env.envint("WPDASH_WATCH_SECONDS", 5, minimum=1, maximum=60)
+# A firing alert is sent again after this many minutes while it fires (0: never).
+WPDASH_ALERT_RENOTIFY_MINUTES = env.envint("WPDASH_ALERT_RENOTIFY_MINUTES", 60, minimum=0, maximum=7 * 24 * 60)
+# A firing alert resolves once its condition has been clear this long: a flapping unit is one episode.
+WPDASH_ALERT_CLEAR_SECONDS = env.envint("WPDASH_ALERT_CLEAR_SECONDS", 30, minimum=0, maximum=3600)
+WPDASH_ALERT_DISK_PERCENT = env.envint("WPDASH_ALERT_DISK_PERCENT", 90, minimum=1, maximum=100)
+WPDASH_ALERT_DISK_DAYS = env.envint("WPDASH_ALERT_DISK_DAYS", 7, minimum=0, maximum=365)
+WPDASH_DISK_TREND_HOURS = env.envint("WPDASH_DISK_TREND_HOURS", 6, minimum=2, maximum=24)
+WPDASH_ALERT_CPU_PERCENT = env.envint("WPDASH_ALERT_CPU_PERCENT", 90, minimum=1, maximum=100)
+WPDASH_ALERT_RAM_PERCENT = env.envint("WPDASH_ALERT_RAM_PERCENT", 90, minimum=1, maximum=100)
+WPDASH_ALERT_SUSTAINED_MINUTES = env.envint("WPDASH_ALERT_SUSTAINED_MINUTES", 10, minimum=2, maximum=60)
+# A log-pattern alert resolves when no line has matched for this long.
+WPDASH_ALERT_LOG_QUIET_SECONDS = env.envint("WPDASH_ALERT_LOG_QUIET_SECONDS", 300, minimum=5, maximum=86400)
+WPDASH_ALERT_CERT_DAYS = env.envint("WPDASH_ALERT_CERT_DAYS", 14, minimum=1, maximum=365)
+# Where WordOps's acme.sh and certbot keep the certificates in use (one folder per name).
+WPDASH_CERT_DIR = env.envpath("WPDASH_CERT_DIR", "/etc/letsencrypt/live")
+WPDASH_APT_GET = env.envpath("WPDASH_APT_GET", "/usr/bin/apt-get")
+WPDASH_APT_CONFIG = env.envpath("WPDASH_APT_CONFIG", "")  # an apt.conf given with -c (another root, tests)
+WPDASH_REBOOT_REQUIRED_FILE = env.envpath("WPDASH_REBOOT_REQUIRED_FILE", "/var/run/reboot-required")
+# The built-in rules (server_monitor/workflows/alerts/rules/); any can be switched off.
+ALERT_RULES = (
+    "unit-failed",
+    "autorestart-gave-up",
+    "disk-full",
+    "disk-filling",
+    "cpu-high",
+    "ram-high",
+    "certificate",
+    "security-updates",
+    "reboot-required",
+)
+DEFAULT_ALERT_PATTERNS = (
+    "php-fatal=PHP Fatal error,"
+    "php-max-children=server reached pm.max_children,"
+    "wp-database=Error establishing a database connection,"
+    "nginx-emerg=[emerg],"
+    "nginx-crit=[crit],"
+    # nginx writes its ordinary errors as [error]: MariaDB's [ERROR] is looked for in its own logs only.
+    "mariadb-error@mysql+journal:mariadb+journal:mysql=[ERROR]"
+)
+WPDASH_ALERT_PATTERNS = env_alerts.alert_patterns("WPDASH_ALERT_PATTERNS", DEFAULT_ALERT_PATTERNS, ALERT_RULES)
+WPDASH_ALERT_OFF = env.envlist("WPDASH_ALERT_OFF", [])
+for _rule in WPDASH_ALERT_OFF:
+    if _rule not in ALERT_RULES and _rule not in {name for name, _, _ in WPDASH_ALERT_PATTERNS}:
+        raise ImproperlyConfigured(
+            f"WPDASH_ALERT_OFF: {_rule!r} is not a rule: use {', '.join(ALERT_RULES)} or a pattern's name."
+        )
+# Who is told: mail through Django's (EMAIL_URL: the box's postfix by default), push through Apprise.
+_email = env_alerts.email_url("EMAIL_URL", "smtp://127.0.0.1:25")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"]
+EMAIL_PORT = _email["EMAIL_PORT"]
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"]
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"]
+EMAIL_USE_TLS = _email["EMAIL_USE_TLS"]
+EMAIL_USE_SSL = _email["EMAIL_USE_SSL"]
+EMAIL_TIMEOUT = _email["EMAIL_TIMEOUT"]
+EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"]
+WPDASH_ALERT_EMAIL = env_alerts.email_addresses("WPDASH_ALERT_EMAIL")
+DEFAULT_FROM_EMAIL = env.envstr("WPDASH_ALERT_FROM", f"wpdash@{socket.getfqdn() or 'localhost'}")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+WPDASH_ALERT_URLS = env.envstr("WPDASH_ALERT_URLS", "")
+WPDASH_PUBLIC_URL = env_alerts.public_url("WPDASH_PUBLIC_URL", HTTPS, ALLOWED_HOSTS, WPDASH_PORT)
+# Units the watchdog may restart when they fail (through the same audited restart as a person).
+WPDASH_AUTORESTART = env.unit_names("WPDASH_AUTORESTART", [])
+for _unit in WPDASH_AUTORESTART:
+    if _unit not in WPDASH_SERVICES:
+        raise ImproperlyConfigured(f"WPDASH_AUTORESTART: {_unit!r} is not in WPDASH_SERVICES.")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -317,5 +394,11 @@ LOGGING = {
         # django-axes logs each failed sign-in with the user and address masked;
         # server_monitor.signin logs them in full, one line each, for fail2ban.
         "axes": {"level": "ERROR"},
+        # Apprise's lines may quote a push URL, secrets and all. It runs in a child process
+        # (server_monitor/adapters/push/), which captures them; never here.
+        "apprise": {"handlers": ["nowhere"], "propagate": False},
+        # urllib3 (under Apprise and requests) names the path of a URL it retries: a
+        # webhook's path may be its secret. wpdash sets no retries; errors still show.
+        "urllib3": {"level": "ERROR"},
     },
 }

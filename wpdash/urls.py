@@ -32,6 +32,7 @@ urlpatterns = [
     path("partials/metrics", pages.metrics_fragment, name="fragment-metrics"),
     path("partials/services", pages.services_fragment, name="fragment-services"),
     path("partials/restarts", pages.restarts_fragment, name="fragment-restarts"),
+    path("partials/alerts", pages.alerts_fragment, name="fragment-alerts"),
     path("partials/sites", site_pages.sites_fragment, name="fragment-sites"),
     path("sites/<str:name>", site_pages.site_page, name="site-page"),
     path("services/<str:name>/restart", pages.restart_form, name="restart-form"),

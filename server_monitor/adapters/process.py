@@ -49,8 +49,15 @@ def child_environment() -> dict[str, str]:
     }
 
 
+MAX_INPUT = 60 * 1024  # bytes a child may be given on stdin: less than a pipe holds, so the write never waits
+
+
 def run(
-    argv: Sequence[str], timeout: float, limit: int = OUTPUT_LIMIT, on_start: Callable[[int], None] | None = None
+    argv: Sequence[str],
+    timeout: float,
+    limit: int = OUTPUT_LIMIT,
+    on_start: Callable[[int], None] | None = None,
+    input: bytes | None = None,
 ) -> RunResult:
     """Run argv (a list, no shell) with a deadline, keeping at most `limit` bytes per stream.
 
@@ -58,20 +65,30 @@ def run(
     on a full pipe. At the deadline the child's whole process group is killed.
     Raises OSError when the program cannot be started.
 
+    input: bytes written to the child's stdin, which is then closed (at most MAX_INPUT:
+    what must not be on a command line, where other users can read it, such as a secret).
+
     on_start(pid) is called once the child runs, before it is waited for (the restart
     writes the child's identity into its audit row). Its failure is logged and
     changes nothing: the child is watched and reaped as always. The deadline counts
     from when it returns, so slow bookkeeping never cuts a restart short.
     """
+    if input is not None and len(input) > MAX_INPUT:
+        raise ValueError(f"at most {MAX_INPUT} bytes of input")
     process = subprocess.Popen(
         list(argv),
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,  # its own group, so a timeout kills its children too
         env=child_environment(),
     )
     assert process.stdout is not None and process.stderr is not None
+    if process.stdin is not None:
+        with contextlib.suppress(BrokenPipeError):  # a child that exits at once reads nothing
+            process.stdin.write(input or b"")
+        with contextlib.suppress(BrokenPipeError):
+            process.stdin.close()
     if on_start is not None:
         try:
             on_start(process.pid)

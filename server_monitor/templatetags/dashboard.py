@@ -11,6 +11,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from server_monitor.workflows.alerts import messages
 from server_monitor.workflows.logs.sources import journal_source_name
 
 register = template.Library()
@@ -179,3 +180,9 @@ def seconds_human(seconds: float | None) -> str:
 def unix_time(seconds: float | None) -> datetime | None:
     """Unix seconds as an aware datetime, for the `date` filter (which then uses the zone)."""
     return datetime.fromtimestamp(seconds, tz=UTC) if seconds is not None else None
+
+
+@register.filter
+def evidence_text(evidence: dict[str, Any]) -> str:
+    """An alert's evidence as the messages word it (figures, then the lines, indented)."""
+    return messages.evidence_text(evidence)

@@ -1,4 +1,4 @@
-"""The restart audit in the Django admin: read-only, searchable, with approve/reject actions.
+"""The restart audit and the alerts in the Django admin: read-only, searchable, with actions.
 
 Nobody adds, edits or deletes a row here (the model has no such permissions at
 all). Approve and reject go through workflows.restart, exactly as the API's.
@@ -7,18 +7,23 @@ all). Approve and reject go through workflows.restart, exactly as the API's.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
 from server_monitor.errors import DomainError
-from server_monitor.models import RestartAction
+from server_monitor.models import Alert, AlertMessage, AlertSilence, RestartAction
 from server_monitor.templatetags.dashboard import tone
 from server_monitor.web.client import came_through_proxy, client_address
 from server_monitor.web.errors import admin_message
 from server_monitor.workflows import restart
+from server_monitor.workflows.alerts import silences
+from server_monitor.workflows.alerts.messages import evidence_text
 from server_monitor.workflows.restart import Outcome
 
 
@@ -111,3 +116,101 @@ class RestartActionAdmin(admin.ModelAdmin):
                 continue
             level = messages.SUCCESS if done.status in {"succeeded", "rejected"} else messages.WARNING
             self.message_user(request, f"Restart #{done.pk} ({done.service}): {done.get_status_display()}.", level)
+
+
+# --- alerts: episodes and their messages read-only; silences made through the workflow ----
+
+
+class AlertMessageInline(admin.TabularInline):
+    model = AlertMessage
+    fields = ("event", "channel", "target", "created_at", "attempts", "sent_at", "last_error", "next_attempt_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Alert | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Alert | None = None) -> bool:
+        return False
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    list_display = ("id", "started_at", "rule", "subject", "severity_badge", "state", "resolved_at", "summary")
+    list_display_links = ("id", "started_at")
+    list_filter = ("state", "severity", "rule")
+    search_fields = ("rule", "subject", "summary")
+    date_hierarchy = "started_at"
+    fields = ("rule", "subject", "severity", "state", "started_at", "resolved_at", "summary", "evidence_text")
+    readonly_fields = fields
+    inlines = [AlertMessageInline]
+
+    @admin.display(description="severity", ordering="severity")
+    def severity_badge(self, alert: Alert) -> str:
+        tone_name = "failed" if alert.severity == Alert.Severity.CRITICAL else "pending"
+        return format_html('<span class="wpdash-badge wpdash-badge--{}">{}</span>', tone(tone_name), alert.severity)
+
+    @admin.display(description="evidence")
+    def evidence_text(self, alert: Alert) -> str:
+        return format_html('<pre class="mono">{}</pre>', evidence_text(alert.evidence))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Alert | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Alert | None = None) -> bool:
+        return False
+
+
+class SilenceForm(forms.ModelForm):
+    class Meta:
+        model = AlertSilence
+        fields = ("rule", "subject", "until", "reason")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not (data.get("rule") or "").strip() and not (data.get("subject") or "").strip():
+            raise forms.ValidationError("Name a rule, a subject, or both: a silence of everything is not allowed.")
+        return data
+
+
+@admin.register(AlertSilence)
+class AlertSilenceAdmin(admin.ModelAdmin):
+    form = SilenceForm
+    list_display = ("id", "rule", "subject", "until", "created_by", "created_at", "ended_by", "ended_at", "reason")
+    list_filter = ("rule",)
+    search_fields = ("rule", "subject", "reason", "created_by__username")
+    actions = ["end_selected"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return silences.may_silence(request.user)
+
+    def has_change_permission(self, request: HttpRequest, obj: AlertSilence | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AlertSilence | None = None) -> bool:
+        return False
+
+    def has_silence_permission(self, request: HttpRequest) -> bool:
+        return silences.may_silence(request.user)
+
+    def save_model(self, request: HttpRequest, obj: AlertSilence, form: Any, change: bool) -> None:
+        """Made by the workflow (who and when recorded, the rules checked), never saved as the form has it."""
+        try:
+            made = silences.silence(request.user, obj.rule, obj.subject, obj.until, obj.reason)
+        except (ValueError, DomainError) as error:
+            detail = error.detail if isinstance(error, DomainError) else str(error)
+            raise PermissionDenied(detail) from None
+        obj.pk, obj.created_by, obj.created_at = made.pk, made.created_by, made.created_at
+
+    @admin.action(description="End the selected silences now", permissions=["silence"])
+    def end_selected(self, request: HttpRequest, queryset: QuerySet[AlertSilence]) -> None:
+        for row in queryset.order_by("pk"):
+            try:
+                silences.end(request.user, row.pk)
+            except DomainError as error:
+                self.message_user(request, f"Silence #{row.pk}: {error.detail}", messages.ERROR)
+        self.message_user(request, "The selected silences have ended.", messages.SUCCESS)

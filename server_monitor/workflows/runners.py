@@ -70,6 +70,12 @@ def _process_is_gone(host: str, pid: int, started: float | None) -> bool:
     return started is None or abs(found - started) > SAME_START
 
 
+def process_is_gone(host: str, pid: int, started: float | None) -> bool:
+    """That process of this host has ended (or the PID is another's now); False when it
+    cannot be told, or it ran on another host. For the watchers' lease."""
+    return _process_is_gone(host, pid, started)
+
+
 def runner_is_gone(action: RestartAction) -> bool:
     """The row's server process has ended. A row run on another host is never judged from here."""
     if action.runner_pid is None:

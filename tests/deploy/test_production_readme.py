@@ -41,7 +41,7 @@ def test_every_file_the_guide_installs_is_in_deploy():
     named = set(re.findall(r"/opt/wpdash/(deploy/[\w@./-]*[\w@-])", GUIDE))
 
     assert named >= {"deploy/env.example", "deploy/wpdash.service", "deploy/nginx-wpdash.conf"}
-    assert named >= {"deploy/wpdash-manage", "deploy/wpdash-worker@.service"}
+    assert named >= {"deploy/wpdash-manage", "deploy/wpdash-worker@.service", "deploy/wpdash-watch.service"}
     assert named >= {"deploy/fail2ban/filter.d/wpdash.conf", "deploy/fail2ban/jail.d/wpdash.conf"}
     for relative in named:
         assert (REPO / relative).is_file(), relative

@@ -28,10 +28,10 @@ from tests.support.deployment import SUDO, SYSTEMCTL, service_user_with_sudoers,
 REPO = Path(__file__).resolve().parents[2]
 
 
-def unit_paths(key: str, replacements: dict[str, str]) -> list[str]:
+def unit_paths(key: str, replacements: dict[str, str], unit: str = "wpdash.service") -> list[str]:
     """The unit's paths for key, mapped onto this machine; missing "-" paths dropped."""
     paths = []
-    for value in values("wpdash.service", key):
+    for value in values(unit, key):
         for word in value.split():
             optional = word.startswith("-")
             path = word.lstrip("-")
@@ -44,9 +44,11 @@ def unit_paths(key: str, replacements: dict[str, str]) -> list[str]:
     return paths
 
 
-@pytest.fixture
-def sandboxed(tmp_path):
-    """Runs commands inside the rebuilt sandbox; returns one result per command."""
+@pytest.fixture(params=["wpdash.service"])
+def sandboxed(request, tmp_path):
+    """Runs commands inside the rebuilt sandbox of a unit (wpdash.service unless a test
+    asks for another with indirect parametrization); returns one result per command."""
+    unit = request.param
     data = tmp_path / "var-lib-wpdash"
     data.mkdir()
     user = service_user_with_sudoers(tmp_path, ["nginx"])
@@ -54,14 +56,17 @@ def sandboxed(tmp_path):
     shutil.copy2("/usr/bin/true", program)
 
     replacements = {"/opt/wpdash/.venv": os.path.realpath(REPO / ".venv"), "/var/lib/wpdash": str(data)}
-    exec_paths = unit_paths("ExecPaths", replacements)
+    exec_paths = unit_paths("ExecPaths", replacements, unit)
     exec_paths.append(os.path.realpath(sys.base_prefix))  # this machine's Python (see the module docstring)
     exec_paths.append(os.path.realpath("/bin/sh"))  # the stand-in systemctl's interpreter
     sandbox = namespace.Sandbox(
-        read_only_root=values("wpdash.service", "ProtectSystem") == ["strict"],
-        no_exec_root=values("wpdash.service", "NoExecPaths") == ["/"],
+        read_only_root=values(unit, "ProtectSystem") == ["strict"],
+        no_exec_root=values(unit, "NoExecPaths") == ["/"],
         exec_paths=exec_paths,
-        writable_paths=unit_paths("ReadWritePaths", replacements),
+        # PrivateTmp=yes gives the unit a writable /tmp of its own (apt writes there): writable
+        # here too, though shared with this machine (the privacy is systemd's to test).
+        writable_paths=unit_paths("ReadWritePaths", replacements, unit)
+        + (["/tmp"] if values(unit, "PrivateTmp") == ["yes"] else []),
     )
 
     def run(*commands: dict) -> list[dict]:
@@ -149,3 +154,32 @@ def test_the_wait_for_daphne_runs_in_the_sandbox(sandboxed):
     assert listening["exit"] == 0, listening["output"]
     assert refused["exit"] == 1
     assert f"Nothing accepts connections on 127.0.0.1:{port} after 0.5 s." in refused["output"]
+
+
+APT_SIMULATION = [
+    "-s",
+    "-q",
+    "-o",
+    "Debug::NoLocking=true",
+    "-o",
+    "Dir::Cache::pkgcache=",
+    "-o",
+    "Dir::Cache::srcpkgcache=",
+]
+
+
+@pytest.mark.parametrize("sandboxed", ["wpdash-watch.service"], indirect=True)
+def test_the_watcher_counts_updates_with_apt_as_the_service_user_on_the_read_only_system(sandboxed):
+    # adapters/apt.py's command, run as the unit's user inside its sandbox: apt reads its
+    # lists and dpkg's state, writes nothing (no lock, no cache file) and answers.
+    [result] = sandboxed(as_user("/usr/bin/apt-get", *APT_SIMULATION, "dist-upgrade"))
+
+    assert result["exit"] == 0, result["output"]
+    assert "upgraded," in result["output"]
+
+
+def test_the_dashboard_itself_may_not_run_apt(sandboxed):
+    [result] = sandboxed(as_user("/usr/bin/apt-get", *APT_SIMULATION, "dist-upgrade"))
+
+    assert result["exit"] == 127
+    assert "Permission denied" in result["output"]

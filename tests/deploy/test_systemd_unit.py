@@ -11,6 +11,8 @@ from tests.support.deployment import DEPLOY, settings_of, values
 from tests.support.servers import missing_server
 
 UNITS = ["wpdash.service", "wpdash-worker@.service"]
+WATCHER = "wpdash-watch.service"
+SANDBOXED = [*UNITS, WATCHER]
 
 # systemd.exec(5), NoNewPrivileges=: with User= set, each of these turns the
 # no_new_privs flag on, and sudo (setuid root) then can never become root.
@@ -44,7 +46,7 @@ def service_settings_without_commands(unit: str) -> list[tuple[str, str]]:
     ]
 
 
-@pytest.mark.parametrize("unit", UNITS)
+@pytest.mark.parametrize("unit", SANDBOXED)
 def test_no_option_that_turns_no_new_privileges_on_is_set(unit):
     keys = {key for _, key, _ in settings_of(unit)}
 
@@ -65,7 +67,7 @@ def test_daphne_runs_as_the_wpdash_user_on_loopback_behind_the_proxy(unit):
     assert exec_start.endswith(" wpdash.asgi:application")
 
 
-@pytest.mark.parametrize("unit", UNITS)
+@pytest.mark.parametrize("unit", SANDBOXED)
 def test_the_file_system_is_read_only_but_for_the_data_dir(unit):
     assert values(unit, "ProtectSystem") == ["strict"]
     assert values(unit, "ReadWritePaths") == ["/var/lib/wpdash"]
@@ -80,7 +82,7 @@ def mebibytes(size: str) -> float:
     return number * {"K": 1 / 1024, "M": 1, "G": 1024}[unit]
 
 
-@pytest.mark.parametrize("unit", UNITS)
+@pytest.mark.parametrize("unit", SANDBOXED)
 def test_memory_has_a_ceiling_well_above_the_footprint_as_a_backstop(unit):
     [high], [ceiling] = values(unit, "MemoryHigh"), values(unit, "MemoryMax")
 
@@ -122,6 +124,29 @@ def test_the_worker_template_is_sandboxed_exactly_like_the_main_unit():
     )
 
 
+def test_the_watcher_is_sandboxed_like_the_main_unit_but_for_the_network_and_apt():
+    """Mail and push leave the host (no IPAddressDeny=); apt-get and dpkg may run (the
+    security-update count). Anything else that differs is drift."""
+    watcher = service_settings_without_commands(WATCHER)
+    main = service_settings_without_commands("wpdash.service")
+    allowed_only_here = [("ExecPaths", "/usr/bin/apt-get /usr/bin/dpkg")]
+    differs_on_purpose = {"IPAddressDeny", "IPAddressAllow", "Restart", "RestartSec", "TimeoutStopSec"}
+
+    assert [item for item in watcher if item not in allowed_only_here and item[0] not in differs_on_purpose] == [
+        item for item in main if item[0] not in differs_on_purpose
+    ]
+    assert values(WATCHER, "IPAddressDeny") == []
+
+
+def test_the_watcher_runs_manage_py_watch_as_wpdash_and_outlives_the_dashboard():
+    assert values(WATCHER, "ExecStart") == ["/opt/wpdash/.venv/bin/python /opt/wpdash/manage.py watch"]
+    assert values(WATCHER, "User") == ["wpdash"]
+    assert values(WATCHER, "Restart") == ["always"]
+    assert values(WATCHER, "ExecStartPre") == []  # wpdash.service migrates; the watcher waits for it
+    assert values(WATCHER, "Wants") == ["wpdash.service"]
+    assert values(WATCHER, "Requires") == []  # a stopped dashboard must not silence the alerts
+
+
 def test_systemd_accepts_both_units_without_a_warning(tmp_path):
     if shutil.which("systemd-analyze") is None:
         missing_server("systemd-analyze is not installed (it comes with systemd)")
@@ -134,12 +159,18 @@ def test_systemd_accepts_both_units_without_a_warning(tmp_path):
         (home / ".venv" / "bin" / name).chmod(0o755)
     units = tmp_path / "units"
     units.mkdir()
-    for unit in UNITS:
+    for unit in SANDBOXED:
         (units / unit).write_text((DEPLOY / unit).read_text().replace("/opt/wpdash", str(home)))
     (units / "wpdash-worker@8001.service").symlink_to(units / "wpdash-worker@.service")
 
     result = subprocess.run(
-        ["systemd-analyze", "verify", str(units / "wpdash.service"), str(units / "wpdash-worker@8001.service")],
+        [
+            "systemd-analyze",
+            "verify",
+            str(units / "wpdash.service"),
+            str(units / "wpdash-worker@8001.service"),
+            str(units / WATCHER),
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -17,7 +17,7 @@ from tests.page.conftest import PASSWORD, sign_in
 pytestmark = pytest.mark.browser
 
 TICK_MS = 10_000  # status.js REFRESH_MS
-FRAGMENTS = 4  # metrics, sites, services, restarts
+FRAGMENTS = 5  # alerts, metrics, sites, services, restarts
 
 
 def open_tabs(browser, server, count: int):

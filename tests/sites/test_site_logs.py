@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from server_monitor.workflows.logs import sources
 from server_monitor.names import LOG_NAME_RE
+from server_monitor.workflows.logs import sources
 from server_monitor.workflows.sites import discovery
 from tests.support.logs import NginxLikeWriter, connect, receive_lines, session_cookie
 from tests.support.sites import NginxLayout, Traffic, write_lines

@@ -23,14 +23,14 @@
     region.hidden = false;
   }
 
-  /* ---- fragments: metrics, services, restarts ---------------------------- */
+  /* ---- fragments: alerts, metrics, services, restarts --------------------- */
   /* Tabs of one browser share the refresh: the tab holding the "wpdash-refresh" lock
    * (Web Locks; a visible tab) asks the server, and every tab that fetches a fragment
    * hands it to the others over a BroadcastChannel. A tab that has heard nothing fresh
    * for a tick and a half (no leader, a range of its own, an old browser) asks itself,
    * so ten open tabs cost the server what one does. */
   let range = page.dataset.range || "5m";
-  const FRAGMENTS = ["metrics", "sites", "services", "restarts"];
+  const FRAGMENTS = ["alerts", "metrics", "sites", "services", "restarts"];
   const RANGED = ["metrics", "sites"]; // fragments drawn for the page's time range
   function ranged(name) { return RANGED.indexOf(name) >= 0; }
   const channel = "BroadcastChannel" in window ? new BroadcastChannel("wpdash-fragments") : null;

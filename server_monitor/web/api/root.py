@@ -15,6 +15,8 @@ LINKS = {
     "logs": "logs-list",
     "metrics": "metrics-list",
     "sites": "sites-list",
+    "alerts": "alert-list",
+    "silences": "silence-list",
     "me": "me",
     "login": "password_login",
     "token": "token_obtain_pair",

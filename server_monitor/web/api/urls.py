@@ -2,7 +2,7 @@
 
 from rest_framework.routers import DefaultRouter
 
-from server_monitor.web.api import sites, views
+from server_monitor.web.api import alerts, sites, views
 from server_monitor.web.api.browsable import ServerRootView
 
 # No format-suffix twins (services.json, restarts/1/approve.json): the API speaks JSON
@@ -19,5 +19,7 @@ router.register("restarts", views.RestartActionViewSet, basename="restart")
 router.register("logs", views.LogViewSet, basename="logs")
 router.register("metrics", views.MetricsViewSet, basename="metrics")
 router.register("sites", sites.SiteViewSet, basename="sites")
+router.register("alerts", alerts.AlertViewSet, basename="alert")
+router.register("silences", alerts.SilenceViewSet, basename="silence")
 
 urlpatterns = router.urls

@@ -21,14 +21,16 @@ from django.views.decorators.http import require_http_methods
 from server_monitor.adapters import systemd
 from server_monitor.adapters.logs import tail
 from server_monitor.errors import DomainError
-from server_monitor.models import RestartAction
+from server_monitor.models import Alert, AlertMessage, RestartAction
 from server_monitor.web.client import came_through_proxy, client_address
 from server_monitor.web.errors import answer_for, restart_page_message
 from server_monitor.web.pages.sites import sites_context
 from server_monitor.workflows import doctor, metrics, restart
+from server_monitor.workflows.alerts import disk_trend
 from server_monitor.workflows.logs import sources
 
 RECENT_RESTARTS = 10
+SHOWN_ALERTS = 20
 PAGE_TAIL_LINES = 50
 
 # Metrics and service status come from different outside systems: fetch them side
@@ -48,7 +50,13 @@ def metrics_context(range_name: str) -> dict[str, Any]:
     except DomainError as error:
         return {"range": range_name, "ranges": ranges, "metrics_error": error.detail, "cards": []}
     cards = [{"key": key, **data[key], "ceiling": 100 if data[key]["unit"] == "%" else None} for key in metrics.SERIES]
-    return {"range": range_name, "ranges": ranges, "source": data["source"], "cards": cards}
+    return {
+        "range": range_name,
+        "ranges": ranges,
+        "source": data["source"],
+        "cards": cards,
+        "disk_forecast": disk_trend.current(),
+    }
 
 
 def services_context(can_restart: bool) -> dict[str, Any]:
@@ -59,6 +67,13 @@ def services_context(can_restart: bool) -> dict[str, Any]:
     except DomainError as error:
         return {"services_error": error.detail, "services": []}
     return {"services": statuses, "can_restart": can_restart}
+
+
+def alerts_context() -> dict[str, Any]:
+    """The firing alerts, and the messages that could not be sent (the page says so)."""
+    firing = list(Alert.objects.filter(state=Alert.State.FIRING)[:SHOWN_ALERTS])
+    failing = AlertMessage.objects.filter(sent_at__isnull=True, attempts__gt=0).order_by("-last_error_at")[:10]
+    return {"firing_alerts": firing, "failing_messages": list(failing)}
 
 
 def restarts_context() -> dict[str, Any]:
@@ -97,6 +112,7 @@ def status_page(request: HttpRequest) -> HttpResponse:
     context = {
         # Admins see what is wrong with the set-up (sudo rules, log permissions, …).
         "setup_problems": doctor.cached_problems() if request.user.is_superuser else [],
+        **alerts_context(),
         **restarts_context(),
         **logs_context(request),
         **sites_context(range_name),
@@ -115,6 +131,11 @@ def metrics_fragment(request: HttpRequest) -> HttpResponse:
 def services_fragment(request: HttpRequest) -> HttpResponse:
     context = services_context(restart.may_restart(request.user))
     return render(request, "server_monitor/snippets/services.html", context)
+
+
+@login_required
+def alerts_fragment(request: HttpRequest) -> HttpResponse:
+    return render(request, "server_monitor/fragments/alerts.html", alerts_context())
 
 
 @login_required
