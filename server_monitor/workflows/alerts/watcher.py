@@ -17,9 +17,9 @@ tries to take the lease every interval. Everything that touches the database or 
 a process does it in a thread (never in the event loop), each kind in its own pool:
 the lease's, the rules', the log matches'.
 
-Another long-running job that belongs to the one acting watcher (the sites' log
-followers, say) goes into LEADER_TASKS: an async function taking the Watcher, started
-when this process takes the lease, cancelled when it loses it or stops.
+Another long-running job that belongs to the one acting watcher goes into LEADER_TASKS:
+an async function taking the Watcher, started when this process takes the lease,
+cancelled when it loses it or stops. The sites' counter (workflows.sites) is one.
 """
 
 from __future__ import annotations
@@ -38,13 +38,30 @@ from django.db import DatabaseError, close_old_connections
 from server_monitor.workflows.alerts import episodes, lease, live_logs, outbox, rules
 from server_monitor.workflows.alerts.facts import Facts
 from server_monitor.workflows.alerts.rules.base import CRITICAL, WARNING, Rule
+from server_monitor.workflows.sites.counting import SiteCounter
 
 logger = logging.getLogger("server_monitor.alerts")
 
 T = TypeVar("T")
 TaskFactory = Callable[["Watcher"], Coroutine[Any, Any, None]]
+
+
+async def count_sites(watcher: Watcher) -> None:
+    """The WordPress sites' per-minute figures (workflows.sites): counted by the acting
+    watcher alone, since two counters would each add the same lines. Losing the lease
+    (or stopping) ends it the counter's own way: what it counted is written first."""
+    counter = SiteCounter()
+    counting = asyncio.ensure_future(counter.run())
+    try:
+        await asyncio.shield(counting)
+    except asyncio.CancelledError:
+        counter.stop()
+        await counting
+        raise
+
+
 # Long-running jobs of the acting watcher beside the rules (see the module docstring).
-LEADER_TASKS: list[TaskFactory] = []
+LEADER_TASKS: list[TaskFactory] = [count_sites]
 CRITICAL_PATTERNS = {"nginx-emerg", "wp-database", "php-max-children"}
 LOG_RETRY = 5.0  # seconds before following a log again after its reader failed
 

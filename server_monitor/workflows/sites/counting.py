@@ -1,8 +1,8 @@
 """The counter: follows every site's access log and keeps its per-minute buckets.
 
-One process counts (the watcher, `manage.py watch`; or `manage.py count_sites` alone),
-the web processes only read what it wrote: two daphne workers never count a line
-twice. `SiteCounter.run()` runs until `stop()`:
+One process counts, the acting watcher (`manage.py watch`: workflows.alerts.watcher's
+count_sites, under the watcher's lease); the web processes only read what it wrote, so
+two daphne workers, or two watchers, never count a line twice. `SiteCounter.run()` runs until `stop()`:
 
 - every DISCOVERY_SECONDS it asks which sites there are (discovery.py), starts a
   follower for a site that appeared (or whose log or format changed) and stops the

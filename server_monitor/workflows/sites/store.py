@@ -1,7 +1,7 @@
 """The counter's writes: counts added to buckets, a rebuild replacing them, its state.
 
-Only the counter calls these (one process: `manage.py watch`, or `manage.py
-count_sites` alone), so a bucket has one writer and a read-modify-write of it is safe.
+Only the counter calls these (one process: the acting `manage.py watch`, which holds
+the watcher's lease), so a bucket has one writer and a read-modify-write of it is safe.
 Each function is one transaction: a crash leaves the buckets as they were before it or
 after it, never half of a flush. Blocking: the counter runs them in its database thread.
 """
