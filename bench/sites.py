@@ -212,8 +212,9 @@ def main() -> Result:
             "without a time, comma lists, IPv6 clients, TLS hellos) read once by GoAccess 1.7 "
             f"(`{GOACCESS_FORMAT}`, JSON output) and once by wpdash's rebuild in-process (page cache warm for "
             f"both: GoAccess reads it first). Then {SITES} sites written at {RATE} lines/s in all for "
-            f"{bench_seconds():.0f} s while `manage.py watch` (the site counter and the alert rules) follows them (its CPU time from psutil over "
-            f"the writing), then GET /sites/NAME and /api/v1/server/sites/NAME?range=1h through daphne, "
+            f"{bench_seconds():.0f} s while `manage.py watch` (the site counter and the alert rules) "
+            "follows them (its CPU time from psutil over the writing), then GET /sites/NAME and "
+            "/api/v1/server/sites/NAME?range=1h through daphne, "
             f"{REPETITIONS} times each after 3 warm-ups, one keep-alive session."
         ),
     )
