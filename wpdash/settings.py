@@ -310,6 +310,11 @@ WPDASH_ALERT_SUSTAINED_MINUTES = env.envint("WPDASH_ALERT_SUSTAINED_MINUTES", 10
 # A log-pattern alert resolves when no line has matched for this long.
 WPDASH_ALERT_LOG_QUIET_SECONDS = env.envint("WPDASH_ALERT_LOG_QUIET_SECONDS", 300, minimum=5, maximum=86400)
 WPDASH_ALERT_CERT_DAYS = env.envint("WPDASH_ALERT_CERT_DAYS", 14, minimum=1, maximum=365)
+# The WordPress sites (issue 28): a 5xx share or a p95 this high in every telling minute of the last few.
+WPDASH_ALERT_SITE_5XX_PERCENT = env.envint("WPDASH_ALERT_SITE_5XX_PERCENT", 5, minimum=1, maximum=100)
+WPDASH_ALERT_SITE_P95_MS = env.envint("WPDASH_ALERT_SITE_P95_MS", 3000, minimum=50, maximum=120_000)
+WPDASH_ALERT_SITE_MINUTES = env.envint("WPDASH_ALERT_SITE_MINUTES", 5, minimum=2, maximum=60)
+WPDASH_ALERT_SITE_MIN_REQUESTS = env.envint("WPDASH_ALERT_SITE_MIN_REQUESTS", 10, minimum=1, maximum=100_000)
 # Where WordOps's acme.sh and certbot keep the certificates in use (one folder per name).
 WPDASH_CERT_DIR = env.envpath("WPDASH_CERT_DIR", "/etc/letsencrypt/live")
 WPDASH_APT_GET = env.envpath("WPDASH_APT_GET", "/usr/bin/apt-get")
@@ -326,6 +331,8 @@ ALERT_RULES = (
     "certificate",
     "security-updates",
     "reboot-required",
+    "site-errors",
+    "site-slow",
 )
 DEFAULT_ALERT_PATTERNS = (
     "php-fatal=PHP Fatal error,"

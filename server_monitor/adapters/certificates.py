@@ -1,13 +1,15 @@
 """TLS certificate files: which ones a folder of live certificates holds, and when each expires.
 
-The only code that reads certificates. A file must open and be of a sane size (a chain is
-a few KiB); then its first PEM certificate, the leaf, is decoded by the standard library's
-`ssl` (OpenSSL, already loaded for HTTPS), through `_ssl._test_decode_cert`, the decoder
-behind `SSLSocket.getpeercert()`. It is private API, kept since Python 2.7 for the ssl
-tests: used because `cryptography` would cost the long-running watcher 8 MiB of its 60
-for one date (docs/architecture.md). Should a Python lack it, `cryptography` decodes
-instead. What cannot be read says why in words (missing, permission denied, not a PEM
-certificate), since an unreadable certificate is something to fix too.
+The only code that reads certificates: the alerts' certificate rule and each WordPress
+site's figures (the file its nginx `ssl_certificate` names) ask it alike. A file must
+open and be of a sane size (a chain is a few KiB); then its first PEM certificate, the
+leaf, is decoded by the standard library's `ssl` (OpenSSL, already loaded for HTTPS),
+through `_ssl._test_decode_cert`, the decoder behind `SSLSocket.getpeercert()`. It is
+private API, kept since Python 2.7 for the ssl tests: used because `cryptography` would
+cost the long-running watcher 8 MiB of its 60 for one date (docs/architecture.md).
+Should a Python lack it, `cryptography` decodes instead. What cannot be read says why
+in words (missing, permission denied, not a PEM certificate), since an unreadable
+certificate is something to fix too.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ class Certificate:
     not_after: datetime | None  # aware, UTC; None when it could not be read
     names: tuple[str, ...]  # subject alternative names (or the common name)
     problem: str | None  # why it could not be read, in words
+
+    def days_left(self, now: datetime) -> int | None:
+        """Whole days until it expires (negative once it has), or None when not known."""
+        return None if self.not_after is None else (self.not_after - now).days
 
 
 def live_certificates(folder: str) -> tuple[list[str], str | None]:

@@ -46,8 +46,8 @@ from wpdash.env import EXIT_BAD_SETTING
             "WPDASH_ALERT_OFF",
             "disk-fill",
             "WPDASH_ALERT_OFF: 'disk-fill' is not a rule: use unit-failed, autorestart-gave-up, "
-            "disk-full, disk-filling, cpu-high, ram-high, certificate, security-updates, reboot-required "
-            "or a pattern's name.",
+            "disk-full, disk-filling, cpu-high, ram-high, certificate, security-updates, reboot-required, "
+            "site-errors, site-slow or a pattern's name.",
         ),
         ("WPDASH_AUTORESTART", "sshd", "WPDASH_AUTORESTART: 'sshd' is not in WPDASH_SERVICES."),
         (

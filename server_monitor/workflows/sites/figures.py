@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from server_monitor import caching
-from server_monitor.adapters.nginx import certificate
+from server_monitor.adapters import certificates
 from server_monitor.adapters.nginx.sites import SITE_NAME_RE
 from server_monitor.errors import NotAllowed, NotFound
 from server_monitor.models import SiteBucket, SiteState
@@ -44,7 +44,7 @@ _lists: dict[str, caching.TTLCache[str, list[SiteFigures]]] = {
 _details: dict[str, caching.TTLCache[str, SiteFigures]] = {
     name: caching.TTLCache(f"sites-detail-{name}", seconds, 256) for name, seconds in CACHE_SECONDS.items()
 }
-_certificates: caching.TTLCache[str, certificate.CertificateExpiry] = caching.TTLCache("sites-certificates", 600, 256)
+_certificates: caching.TTLCache[str, certificates.Certificate] = caching.TTLCache("sites-certificates", 600, 256)
 
 
 class UnknownSite(NotAllowed):
@@ -85,7 +85,7 @@ class SiteFigures:
     counts: Counts | None  # None: never counted
     state: SiteState | None
     slots: dict[int, Counts] = field(default_factory=dict)
-    certificate: certificate.CertificateExpiry | None = None
+    certificate: certificates.Certificate | None = None
 
     # --- the contract's figures ----------------------------------------------------
 
@@ -347,7 +347,7 @@ def _figures(site: discovery.Site, current: Window, with_tops: bool) -> SiteFigu
     expiry = None
     if site.certificate is not None:
         path = site.certificate
-        expiry = _certificates.get_or_compute(path, lambda: certificate.read_expiry(path))
+        expiry = _certificates.get_or_compute(path, lambda: certificates.read_certificate(path))
     return SiteFigures(
         site,
         current,

@@ -10,17 +10,17 @@ from django.conf import settings
 from server_monitor.adapters import certificates
 from server_monitor.workflows.alerts.facts import Facts
 from server_monitor.workflows.alerts.rules.base import CRITICAL, WARNING, Finding, Rule, register
+from server_monitor.workflows.sites import discovery as site_discovery
 
 
 def certificate_files() -> tuple[list[str], list[str]]:
-    """Every certificate file to watch, and the problems met while listing them.
-
-    Today: each folder of WPDASH_CERT_DIR (/etc/letsencrypt/live/*/, where WordOps's
-    acme.sh and certbot write). The certificates named by `ssl_certificate` in the
-    enabled nginx sites join here (the sites' discovery), each file once.
-    """
+    """Every certificate file to watch, and the problems met while listing them: each
+    folder of WPDASH_CERT_DIR (/etc/letsencrypt/live/*/, where WordOps's acme.sh and
+    certbot write), then every certificate an enabled nginx site names with
+    `ssl_certificate` (the sites' discovery), each file once."""
     files, problem = certificates.live_certificates(settings.WPDASH_CERT_DIR)
-    return list(dict.fromkeys(files)), [problem] if problem else []
+    named = [site.certificate for site in site_discovery.discover().sites if site.certificate]
+    return list(dict.fromkeys([*files, *named])), [problem] if problem else []
 
 
 @register
