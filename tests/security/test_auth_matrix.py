@@ -12,15 +12,18 @@ nothing anywhere. Restarts go to the stand-in systemctl, which records them.
 
 from __future__ import annotations
 
+import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from rest_framework.test import APIClient
 
-from server_monitor.models import RestartAction
+from server_monitor.models import Alert, AlertSilence, RestartAction
 from server_monitor.workflows import restart
 from tests.support.identities import IDENTITIES, SIGNED_IN, bad_tokens
 from tests.support.sites import NginxLayout
@@ -36,7 +39,6 @@ class Route:
     path: str
     expect: dict[str, int | str]  # identity → status code, or "login"/"admin-login" for a redirect there
     data: dict = field(default_factory=dict)
-    approval: bool = False  # needs a pending restart by someone else, in approval mode
 
 
 def everyone(answer: int | str) -> dict[str, int | str]:
@@ -60,6 +62,8 @@ def admin(ok: int = 200) -> dict[str, int | str]:
 
 RESTARTERS = ("operator", "superuser")
 APPROVERS = ("approver", "superuser")
+SILENCERS = ("superuser",)
+UNTIL = {"until": (timezone.now() + timedelta(days=1)).isoformat(), "reason": "matrix"}  # within 90 days
 S = "api/v1/server/"
 
 # Keyed by the route's qualified name (".fmt" would mark a DRF format-suffix twin; there are none).
@@ -95,14 +99,20 @@ ROUTES: dict[str, Route] = {
     "service-detail": Route("GET", f"/{S}services/nginx", api()),
     "service-restart": Route("POST", f"/{S}services/nginx/restart", api(allowed=RESTARTERS)),
     "restart-list": Route("GET", f"/{S}restarts", api()),
-    "restart-detail": Route("GET", f"/{S}restarts/{{pending}}", api(), approval=True),
-    "restart-approve": Route("POST", f"/{S}restarts/{{pending}}/approve", api(allowed=APPROVERS), approval=True),
-    "restart-reject": Route("POST", f"/{S}restarts/{{pending}}/reject", api(allowed=APPROVERS), approval=True),
+    "restart-detail": Route("GET", f"/{S}restarts/{{pending}}", api()),
+    "restart-approve": Route("POST", f"/{S}restarts/{{pending}}/approve", api(allowed=APPROVERS)),
+    "restart-reject": Route("POST", f"/{S}restarts/{{pending}}/reject", api(allowed=APPROVERS)),
     "logs-list": Route("GET", f"/{S}logs", api()),
     "logs-detail": Route("GET", f"/{S}logs/nginx-access", api()),
     "metrics-list": Route("GET", f"/{S}metrics", api()),
     "sites-list": Route("GET", f"/{S}sites", api()),
     "sites-detail": Route("GET", f"/{S}sites/example.com", api()),
+    "fragment-alerts": Route("GET", "/partials/alerts", page()),
+    "alert-list": Route("GET", f"/{S}alerts", api()),
+    "alert-detail": Route("GET", f"/{S}alerts/{{alert}}", api()),
+    "silence-list": Route("POST", f"/{S}silences", api(201, allowed=SILENCERS), {"rule": "unit-failed", **UNTIL}),
+    "silence-detail": Route("GET", f"/{S}silences/{{silence}}", api()),
+    "silence-end": Route("POST", f"/{S}silences/{{silence}}/end", api(allowed=SILENCERS)),
 }
 
 
@@ -148,6 +158,26 @@ def pending_restart(settings) -> RestartAction:
     return action
 
 
+def an_alert() -> Alert:
+    return Alert.objects.create(rule="unit-failed", subject="nginx", severity="critical", summary="nginx failed")
+
+
+def a_silence() -> AlertSilence:
+    owner = user_with("matrix-silencer", is_superuser=True)
+    return AlertSilence.objects.create(subject="nginx", until=timezone.now() + timedelta(hours=1), created_by=owner)
+
+
+def path_for(route: Route, settings) -> str:
+    """The route's path with its placeholders filled by rows made for this test only."""
+    makers: dict[str, Callable[[], int]] = {
+        "pending": lambda: pending_restart(settings).pk,  # a pending restart by someone else, approval mode
+        "alert": lambda: an_alert().pk,
+        "silence": lambda: a_silence().pk,
+    }
+    needed = {name for _, name, _, _ in string.Formatter().parse(route.path) if name}
+    return route.path.format(**{name: makers[name]() for name in needed})
+
+
 REDIRECTS: dict[str, Callable[[str], bool]] = {
     "login": lambda location: location.startswith(LOGIN),
     "admin-login": lambda location: location.startswith(ADMIN_LOGIN),
@@ -165,7 +195,7 @@ def test_each_caller_gets_exactly_what_the_matrix_says(key, identity, fake_syste
     log.write_text("one line\n")
     settings.WPDASH_LOGS = {"nginx-access": str(log)}
     NginxLayout(tmp_path / "sites", settings).add_site("example.com")
-    path = route.path.format(pending=pending_restart(settings).pk) if route.approval else route.path
+    path = path_for(route, settings)
     get_user_model().objects.create_user("viewer", password=PASSWORD)  # the token endpoint's target
     client = client_for(identity)
     expected = route.expect[identity]
