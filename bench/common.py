@@ -103,6 +103,7 @@ class Result:
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
         path = RESULTS_DIR / f"{self.name}.json"
         data = asdict(self)
+        data["measured"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         for row, saved in zip(self.rows, data["rows"], strict=True):
             saved["median"], saved["p99"] = row.median, row.p99
             saved["n"] = int(row.reported.get("n", len(row.samples_ms)))
@@ -153,7 +154,8 @@ def render(data: dict) -> str:
     extra_columns: list[str] = []
     for row in data["rows"]:
         extra_columns += [key for key in row["extra"] if key not in extra_columns]
-    lines = [f"## {data['title']}", "", data["method"], ""]
+    measured = data.get("measured", "")
+    lines = [f"## {data['title']}", "", *([f"Measured {measured}."] if measured else []), data["method"], ""]
     timed = any(row["n"] for row in data["rows"])  # no latency columns for a table of other figures
     header = ["case", *(["n", "median ms", "p99 ms"] if timed else []), *extra_columns]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -181,32 +183,47 @@ def cpu_seconds(process: psutil.Process) -> float:
     return times.user + times.system
 
 
+ORDER = [
+    "tail",
+    "live_tail",
+    "services",
+    "metrics",
+    "status_page",
+    "api_load",
+    "footprint",
+    "stalled_clients",
+    "alerts",
+    "sites",
+]
+SECTION_MARK = re.compile(r"^<!-- bench\.(\w+) -->$", re.MULTILINE)
+
+
+def kept_sections(text: str) -> dict[str, str]:
+    """The sections of an earlier RESULTS.md, by benchmark name (each starts with its mark)."""
+    marks = list(SECTION_MARK.finditer(text))
+    ends = [mark.start() for mark in marks[1:]] + [len(text)]
+    return {mark.group(1): text[mark.start() : end].rstrip() + "\n" for mark, end in zip(marks, ends, strict=True)}
+
+
 def write_results_md() -> Path:
-    results = sorted(RESULTS_DIR.glob("*.json"))
+    """RESULTS.md from this run's results; a benchmark not run this time keeps its earlier section,
+    which says when it was measured, so a subset run (WPDASH_BENCHMARKS) loses nothing."""
+    target = BENCH_DIR / "RESULTS.md"
+    sections = kept_sections(target.read_text()) if target.exists() else {}
+    for path in RESULTS_DIR.glob("*.json"):
+        data = json.loads(path.read_text())
+        sections[path.stem] = f"<!-- bench.{path.stem} -->\n{render(data)}"
     parts = [
         "# wpdash benchmark results",
         "",
-        f"Machine: {machine()}. Written by `bench/run` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
-        "Each benchmark measures its reference in the same run. Regenerate with `bench/run`;",
-        "run one alone with `.venv/bin/python -m bench.NAME`.",
+        f"Machine: {machine()}. Each section says when it was measured; `bench/run` rewrites the",
+        "sections of the benchmarks it runs and keeps the others. Each benchmark measures its reference in",
+        "the same run. Run one alone with `.venv/bin/python -m bench.NAME`, or a few with",
+        '`WPDASH_BENCHMARKS="tail sites" bench/run`.',
         "",
     ]
-    order = [
-        "tail",
-        "live_tail",
-        "services",
-        "metrics",
-        "status_page",
-        "api_load",
-        "footprint",
-        "stalled_clients",
-        "alerts",
-        "sites",
-    ]
-    results.sort(key=lambda path: order.index(path.stem) if path.stem in order else len(order))
-    for path in results:
-        parts.append(render(json.loads(path.read_text())))
-    target = BENCH_DIR / "RESULTS.md"
+    names = sorted(sections, key=lambda name: ORDER.index(name) if name in ORDER else len(ORDER))
+    parts += [sections[name] for name in names]
     target.write_text("\n".join(parts))
     return target
 

@@ -206,7 +206,7 @@ def main() -> Result:
     size = log_bytes()
     result = Result(
         name="sites",
-        title="9. Sites: counts against GoAccess, rebuild, following, page",
+        title="10. Sites: counts against GoAccess, rebuild, following, page",
         method=(
             f"A generated {size / 2**30:.2f} GiB rt_cache log (20 h of one site: cache hits and static files "
             "without a time, comma lists, IPv6 clients, TLS hellos) read once by GoAccess 1.7 "
