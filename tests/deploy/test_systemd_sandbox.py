@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from server_monitor.adapters import apt
 from tests.support import namespace
 from tests.support.deployment import SUDO, SYSTEMCTL, service_user_with_sudoers, values
 
@@ -156,30 +157,24 @@ def test_the_wait_for_daphne_runs_in_the_sandbox(sandboxed):
     assert f"Nothing accepts connections on 127.0.0.1:{port} after 0.5 s." in refused["output"]
 
 
-APT_SIMULATION = [
-    "-s",
-    "-q",
-    "-o",
-    "Debug::NoLocking=true",
-    "-o",
-    "Dir::Cache::pkgcache=",
-    "-o",
-    "Dir::Cache::srcpkgcache=",
-]
+def apt_simulation(settings) -> list[str]:
+    """adapters/apt.py's own argv, with the system's apt and configuration."""
+    settings.WPDASH_APT_GET, settings.WPDASH_APT_CONFIG = "/usr/bin/apt-get", ""
+    return apt.command()
 
 
 @pytest.mark.parametrize("sandboxed", ["wpdash-watch.service"], indirect=True)
-def test_the_watcher_counts_updates_with_apt_as_the_service_user_on_the_read_only_system(sandboxed):
+def test_the_watcher_counts_updates_with_apt_as_the_service_user_on_the_read_only_system(sandboxed, settings):
     # adapters/apt.py's command, run as the unit's user inside its sandbox: apt reads its
     # lists and dpkg's state, writes nothing (no lock, no cache file) and answers.
-    [result] = sandboxed(as_user("/usr/bin/apt-get", *APT_SIMULATION, "dist-upgrade"))
+    [result] = sandboxed(as_user(*apt_simulation(settings)))
 
     assert result["exit"] == 0, result["output"]
     assert "upgraded," in result["output"]
 
 
-def test_the_dashboard_itself_may_not_run_apt(sandboxed):
-    [result] = sandboxed(as_user("/usr/bin/apt-get", *APT_SIMULATION, "dist-upgrade"))
+def test_the_dashboard_itself_may_not_run_apt(sandboxed, settings):
+    [result] = sandboxed(as_user(*apt_simulation(settings)))
 
     assert result["exit"] == 127
     assert "Permission denied" in result["output"]

@@ -4,16 +4,13 @@ nothing to count, the windows' buckets, names checked like log names, a bad rang
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from server_monitor.workflows.sites import discovery, store
 from server_monitor.workflows.sites.tally import Tally
+from tests.support.certificates import install_live
 from tests.support.sites import NginxLayout, Traffic, write_lines
 
 SITES = "/api/v1/server/sites"
@@ -36,26 +33,6 @@ CONTRACT = {
 }
 
 
-def certificate_file(folder, days: int):
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "example.com")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=80))
-        .not_valid_after(now + timedelta(days=days, hours=1))
-        .sign(key, hashes.SHA256())
-    )
-    path = folder / "fullchain.pem"
-    chain = certificate.public_bytes(encoding=serialization.Encoding.PEM)
-    path.write_bytes(chain * 2)  # the site's certificate, then "the chain"
-    return path
-
-
 def count_into_buckets(site: str, lines: list[str]) -> None:
     """What the counter does with new lines, without running it: the same Tally and store."""
     tally = Tally(discovery.rediscover().get(site).log_format.parser())  # type: ignore[union-attr]
@@ -68,7 +45,7 @@ def count_into_buckets(site: str, lines: list[str]) -> None:
 @pytest.fixture
 def sites(tmp_path, settings):
     layout = NginxLayout(tmp_path, settings)
-    layout.add_site("example.com", certificate=certificate_file(tmp_path, 10))
+    layout.add_site("example.com", certificate=install_live(tmp_path, "example.com", timedelta(days=10, hours=1)))
     layout.add_site("old.example.net", "combined")
     layout.add_site("custom.example", access_log=f"{layout.logs}/custom.log custom")
     layout.add_site("quiet.example", access_log="off")
