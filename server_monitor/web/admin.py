@@ -41,9 +41,11 @@ class RestartActionAdmin(admin.ModelAdmin):
         "exit_code",
     )
     list_display_links = ("id", "requested_at")
-    list_filter = ("status", "service", "requested_by")
+    # A date filter, not date_hierarchy: the hierarchy groups by day in SQL with CONVERT_TZ, which
+    # MariaDB answers with NULL unless its time zone tables are loaded (Debian does not load them),
+    # and the audit log's list then fails with a 500 whenever WPDASH_TIME_ZONE is not UTC.
+    list_filter = ("requested_at", "status", "service", "requested_by")
     search_fields = ("service", "unit", "requested_by__username", "client_address", "note", "output", "journal")
-    date_hierarchy = "requested_at"
     list_select_related = ("requested_by", "approved_by")
     actions = ["approve_selected", "reject_selected"]
     fieldsets = (
@@ -139,9 +141,8 @@ class AlertMessageInline(admin.TabularInline):
 class AlertAdmin(admin.ModelAdmin):
     list_display = ("id", "started_at", "rule", "subject", "severity_badge", "state", "resolved_at", "summary")
     list_display_links = ("id", "started_at")
-    list_filter = ("state", "severity", "rule")
+    list_filter = ("started_at", "state", "severity", "rule")  # not date_hierarchy: see RestartActionAdmin
     search_fields = ("rule", "subject", "summary")
-    date_hierarchy = "started_at"
     fields = ("rule", "subject", "severity", "state", "started_at", "resolved_at", "summary", "evidence_text")
     readonly_fields = fields
     inlines = [AlertMessageInline]
