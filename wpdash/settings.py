@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from django.contrib.messages import constants as message_constants
 from django.core.exceptions import ImproperlyConfigured
 
 from wpdash import env, env_alerts
@@ -77,6 +78,15 @@ TEMPLATES = [
         },
     },
 ]
+
+# A message's tags are the page's banner tones (wpdash.css: .banner.ok/.info/.warn/.bad).
+MESSAGE_TAGS = {
+    message_constants.DEBUG: "info",
+    message_constants.INFO: "info",
+    message_constants.SUCCESS: "ok",
+    message_constants.WARNING: "warn",
+    message_constants.ERROR: "bad",
+}
 
 DATABASES = {"default": env.database("DATABASE_URL", f"sqlite:///{DATA_DIR / 'wpdash.sqlite3'}")}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):

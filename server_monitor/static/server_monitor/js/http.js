@@ -1,0 +1,25 @@
+/* What every feature of the page shares: the CSRF token, JSON reads, a pause, and the
+ * page-level message region (a live region: screen readers hear each outcome). */
+
+export function csrfToken() {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return match ? decodeURIComponent(match[1]) : "";
+}
+
+export function sleep(ms) {
+  return new Promise(function (resolve) { setTimeout(resolve, ms); });
+}
+
+export async function getJson(url) {
+  const response = await fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } });
+  if (!response.ok) throw new Error(response.status + " " + response.statusText);
+  return response.json();
+}
+
+export function announce(message, kind) {
+  const region = document.getElementById("action-result");
+  if (!region) return;
+  region.textContent = message;
+  region.className = "banner " + (kind || "info");
+  region.hidden = false;
+}
