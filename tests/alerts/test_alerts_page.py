@@ -88,7 +88,7 @@ def test_a_message_that_could_not_be_sent_is_said_on_the_page(fake_systemd, view
 
 def test_the_fragment_refreshes_on_its_own_url(fake_systemd, viewer):
     episodes.open_episode("certificate", Finding("/etc/ssl/a.pem", "warning", "certificate for a expires", {}))
-    assert "certificate for a expires" in page(viewer, "/partials/alerts")
+    assert "certificate for a expires" in page(viewer, "/fragments/alerts")
 
 
 def test_the_disk_card_says_when_the_disk_will_be_full(fake_systemd, viewer, monkeypatch):
@@ -99,7 +99,7 @@ def test_the_disk_card_says_when_the_disk_will_be_full(fake_systemd, viewer, mon
     )
 
     monkeypatch.setattr(disk_trend, "current", lambda: disk_trend.DiskForecast(81.0, -0.2, None, 6))
-    assert "Not filling up (last 6 h)" in page(viewer, "/partials/metrics")
+    assert "Not filling up (last 6 h)" in page(viewer, "/fragments/metrics")
 
 
 def test_the_admin_shows_alerts_read_only(superuser):

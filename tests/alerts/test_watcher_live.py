@@ -280,7 +280,7 @@ def test_secrets_in_the_mail_and_push_urls_reach_neither_the_watchers_log_nor_th
                     timeout=30,
                     message="both deliveries to fail once",
                 )
-                page = server.session("ops", PASSWORD).get(f"{server.url}/partials/alerts", timeout=10).text
+                page = server.session("ops", PASSWORD).get(f"{server.url}/fragments/alerts", timeout=10).text
             finally:
                 for process in found.watchers:
                     process.send_signal(signal.SIGTERM)

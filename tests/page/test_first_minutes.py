@@ -91,7 +91,7 @@ def test_the_services_banner_ends_in_one_full_stop(fake_systemd, viewer):
     client = Client()
     client.force_login(viewer)
 
-    html = client.get("/partials/services").content.decode()
+    html = client.get("/fragments/services").content.decode()
 
     assert "systemd is not running on this host." in html
     assert ".." not in html

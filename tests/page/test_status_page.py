@@ -160,7 +160,7 @@ def test_the_log_panel_shows_the_last_lines_and_a_missing_log_says_why(fake_syst
 
 
 def test_fragments_need_sign_in(db):
-    for path in ("/partials/metrics", "/partials/services", "/partials/restarts", "/partials/sites"):
+    for path in ("/fragments/metrics", "/fragments/services", "/fragments/restarts", "/fragments/sites"):
         response = Client().get(path)
         assert response.status_code == 302
         assert response["Location"].startswith("/accounts/login/")
@@ -170,6 +170,6 @@ def test_fragments_render_the_same_sections(fake_systemd, viewer):
     client = Client()
     client.force_login(viewer)
 
-    assert b"sparkline" in client.get("/partials/metrics?range=24h").content
-    assert b'data-service="nginx"' in client.get("/partials/services").content
-    assert b"No restart has been requested yet." in client.get("/partials/restarts").content
+    assert b"sparkline" in client.get("/fragments/metrics?range=24h").content
+    assert b'data-service="nginx"' in client.get("/fragments/services").content
+    assert b"No restart has been requested yet." in client.get("/fragments/restarts").content

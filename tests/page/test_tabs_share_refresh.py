@@ -52,7 +52,7 @@ class FragmentRequests:
             tab.on("requestfinished", lambda request, number=number: self._count(number, request.url))
 
     def _count(self, number: int, url: str) -> None:
-        if "/partials/" in url:
+        if "/fragments/" in url:
             self.by_tab[number] += 1
 
     def tick(self, tab) -> None:

@@ -43,7 +43,7 @@ def test_the_recent_restarts_table_names_the_zone(client, superuser, restarted, 
     restarted(at)
     client.force_login(superuser)
 
-    html = client.get("/partials/restarts").content.decode()
+    html = client.get("/fragments/restarts").content.decode()
 
     assert f">{shown}</time>" in html
 
@@ -53,7 +53,7 @@ def test_the_machine_readable_time_keeps_its_offset(client, superuser, restarted
     restarted(WINTER)
     client.force_login(superuser)
 
-    html = client.get("/partials/restarts").content.decode()
+    html = client.get("/fragments/restarts").content.decode()
 
     assert '<time datetime="2026-11-22T04:05:41+01:00">' in html
 

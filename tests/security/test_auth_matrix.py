@@ -69,10 +69,10 @@ S = "api/v1/server/"
 # Keyed by the route's qualified name (".fmt" would mark a DRF format-suffix twin; there are none).
 ROUTES: dict[str, Route] = {
     "status": Route("GET", "/", page()),
-    "fragment-metrics": Route("GET", "/partials/metrics", page()),
-    "fragment-services": Route("GET", "/partials/services", page()),
-    "fragment-restarts": Route("GET", "/partials/restarts", page()),
-    "fragment-sites": Route("GET", "/partials/sites", page()),
+    "fragment-metrics": Route("GET", "/fragments/metrics", page()),
+    "fragment-services": Route("GET", "/fragments/services", page()),
+    "fragment-restarts": Route("GET", "/fragments/restarts", page()),
+    "fragment-sites": Route("GET", "/fragments/sites", page()),
     "site-page": Route("GET", "/sites/example.com", page()),
     "restart-form": Route("POST", "/services/nginx/restart", page(ok="status", allowed=RESTARTERS)),
     "healthz": Route("GET", "/healthz", everyone(200)),
@@ -107,7 +107,7 @@ ROUTES: dict[str, Route] = {
     "metrics-list": Route("GET", f"/{S}metrics", api()),
     "sites-list": Route("GET", f"/{S}sites", api()),
     "sites-detail": Route("GET", f"/{S}sites/example.com", api()),
-    "fragment-alerts": Route("GET", "/partials/alerts", page()),
+    "fragment-alerts": Route("GET", "/fragments/alerts", page()),
     "alert-list": Route("GET", f"/{S}alerts", api()),
     "alert-detail": Route("GET", f"/{S}alerts/{{alert}}", api()),
     "silence-list": Route("POST", f"/{S}silences", api(201, allowed=SILENCERS), {"rule": "unit-failed", **UNTIL}),

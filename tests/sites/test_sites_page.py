@@ -51,11 +51,11 @@ def test_the_status_page_lists_the_sites_worst_first_without_javascript(sites, p
     assert site_rows(html) == ["failing.example", "custom.example", "calm.example"]
     assert "Log format &#x27;custom&#x27; not understood" in html
     assert 'href="/sites/failing.example?range=5m"' in html
-    assert 'data-fragment="sites" data-url="/partials/sites"' in html
+    assert 'data-fragment="sites" data-url="/fragments/sites"' in html
 
 
 def test_the_fragment_is_drawn_for_the_asked_range(sites, page_client):
-    html = page_client.get("/partials/sites", {"range": "24h"}).content.decode()
+    html = page_client.get("/fragments/sites", {"range": "24h"}).content.decode()
 
     assert site_rows(html) == ["failing.example", "custom.example", "calm.example"]
     assert "Window 24h." in html

@@ -124,13 +124,13 @@ def status_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def metrics_fragment(request: HttpRequest) -> HttpResponse:
-    return render(request, "server_monitor/snippets/metrics.html", metrics_context(_range(request)))
+    return render(request, "server_monitor/fragments/metrics.html", metrics_context(_range(request)))
 
 
 @login_required
 def services_fragment(request: HttpRequest) -> HttpResponse:
     context = services_context(restart.may_restart(request.user))
-    return render(request, "server_monitor/snippets/services.html", context)
+    return render(request, "server_monitor/fragments/services.html", context)
 
 
 @login_required
@@ -140,7 +140,7 @@ def alerts_fragment(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def restarts_fragment(request: HttpRequest) -> HttpResponse:
-    return render(request, "server_monitor/snippets/restarts.html", restarts_context())
+    return render(request, "server_monitor/fragments/restarts.html", restarts_context())
 
 
 @require_http_methods(["GET", "POST"])
