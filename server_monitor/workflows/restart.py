@@ -31,6 +31,8 @@ from server_monitor.workflows.audit import RestartConflict
 from server_monitor.workflows.runners import current_runner
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from django.contrib.auth.models import User
 
     Actor = User | AnonymousUser  # who asks: request.user of the API, the page or the admin
@@ -341,6 +343,38 @@ def withdraw(action_id: object, actor: Actor | None, address: str | None) -> Out
     logger.info("restart #%s of %s withdrawn by %s from %s", action.pk, action.service, _who(actor), address)
     pending.settled(action)
     return Outcome.of(audit.refresh(action))
+
+
+# --- the page's list ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """One row of the page's "Waiting for approval", with what this user may do to it."""
+
+    action: RestartAction
+    expires_at: datetime | None  # while it waits
+    may_decide: bool  # approve or reject: the permission, and not their own request
+    may_withdraw: bool  # their own request
+
+    @property
+    def outcome(self) -> Outcome:
+        return Outcome.of(self.action)
+
+
+def waiting_for(actor: Actor | None) -> tuple[list[Waiting], list[Waiting]]:
+    """(awaiting approval, left pending lately) as `actor` sees them; nothing for nobody."""
+    if actor is None or not actor.is_authenticated:
+        return [], []
+    found = pending.waiting()
+    approver = may_approve(actor)
+
+    def row(action: RestartAction, open_: bool) -> Waiting:
+        own = action.requested_by_id == actor.pk
+        expiry = pending.expires_at(action) if open_ else None
+        return Waiting(action, expiry, open_ and approver and not own, open_ and own)
+
+    return [row(action, True) for action in found.pending], [row(action, False) for action in found.recent]
 
 
 def _pending_for(action_id: object, user: User, refused: type[NotPermitted]) -> RestartAction:
