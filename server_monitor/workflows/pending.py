@@ -151,4 +151,3 @@ def settled(action: RestartAction) -> None:
             episodes.resolve(alert)
     except DatabaseError as error:
         logger.warning("restart #%s: its approval alert could not be resolved (%s)", action.pk, error)
-

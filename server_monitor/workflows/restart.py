@@ -146,7 +146,7 @@ class Outcome:
 
 
 def _expired_words(action: RestartAction) -> str:
-    """"expired at 11:02 UTC: not approved within 60 minutes; nothing was restarted"."""
+    """The words of an expired row: 'expired at 2026-12-06 11:02 UTC: not approved within 60 minutes; …'."""
     ended = action.finished_at or pending.expires_at(action)
     at = timezone.localtime(ended).strftime("%Y-%m-%d %H:%M %Z")
     return f"expired at {at}: {action.note or 'not approved in time; nothing was restarted'}"

@@ -1,4 +1,4 @@
-""""Waiting for approval" on the status page, without JavaScript: the list with who, when and
+"""The status page's "Waiting for approval", without JavaScript: the list with who, when and
 when it expires; plain forms (CSRF-checked) that approve, reject and withdraw, answered
 with a redirect back and a message; expired rows say so, with the time."""
 
