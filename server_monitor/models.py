@@ -35,6 +35,8 @@ class RestartAction(models.Model):
         TIMED_OUT = "timed_out", "timed out"
         REJECTED = "rejected", "rejected"
         INTERRUPTED = "interrupted", "interrupted"
+        EXPIRED = "expired", "expired"  # pending past WPDASH_RESTART_APPROVAL_MINUTES: never runs
+        WITHDRAWN = "withdrawn", "withdrawn"  # by its requester, while pending
 
     OPEN = (Status.PENDING, Status.RUNNING)
     recorded: bool = True  # see the class docstring
@@ -58,6 +60,7 @@ class RestartAction(models.Model):
     )
     rejected_at = models.DateTimeField(null=True, blank=True)
     rejection_reason = models.CharField(max_length=1000, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True, help_text="When its requester withdrew it.")
 
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

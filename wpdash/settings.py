@@ -237,6 +237,9 @@ WPDASH_SERVICES = env.service_allowlist("WPDASH_SERVICES", DEFAULT_SERVICES)
 WPDASH_SYSTEMCTL = env.envpath("WPDASH_SYSTEMCTL", "/usr/bin/systemctl")
 WPDASH_SUDO = env.envbool("WPDASH_SUDO", True)
 WPDASH_RESTART_APPROVAL = env.envbool("WPDASH_RESTART_APPROVAL", False)
+# A request not approved within this many minutes expires and never runs
+# (server_monitor/workflows/pending.py): an approval hours later must not restart at once.
+WPDASH_RESTART_APPROVAL_MINUTES = env.envint("WPDASH_RESTART_APPROVAL_MINUTES", 60, minimum=1, maximum=7 * 24 * 60)
 # The units that carry the dashboard's own traffic (the proxy in front of it): a restart
 # of one, asked through a proxy or with WPDASH_HTTPS=on, answers before it runs
 # (server_monitor/workflows/detach.py). `none` for no unit.

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularSwaggerSplitView
 from server_monitor.web import health
 from server_monitor.web.api.browsable import SchemaView
 from server_monitor.web.api.root import ApiRootView
+from server_monitor.web.pages import approvals
 from server_monitor.web.pages import sites as site_pages
 from server_monitor.web.pages import views as pages
 from wpdash.auth_views import (
@@ -34,6 +35,10 @@ urlpatterns = [
     path("fragments/restarts", pages.restarts_fragment, name="fragment-restarts"),
     path("fragments/alerts", pages.alerts_fragment, name="fragment-alerts"),
     path("fragments/sites", site_pages.sites_fragment, name="fragment-sites"),
+    path("fragments/approvals", approvals.approvals_fragment, name="fragment-approvals"),
+    path("restarts/<int:pk>/approve", approvals.approve_form, name="approval-approve"),
+    path("restarts/<int:pk>/reject", approvals.reject_form, name="approval-reject"),
+    path("restarts/<int:pk>/withdraw", approvals.withdraw_form, name="approval-withdraw"),
     path("sites/<str:name>", site_pages.site_page, name="site-page"),
     path("services/<str:name>/restart", pages.restart_form, name="restart-form"),
     path("healthz", health.healthz, name="healthz"),

@@ -30,6 +30,8 @@ TONES = {
     "interrupted": "bad",
     "inactive": "muted",
     "rejected": "muted",
+    "expired": "muted",
+    "withdrawn": "muted",
 }
 
 

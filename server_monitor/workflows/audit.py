@@ -2,7 +2,8 @@
 
     request ──► pending ──► running ──► succeeded | failed | timed_out
                    │  (approval mode waits here for a second person)
-                   ├──► rejected
+                   ├──► rejected | withdrawn (by its requester)
+                   ├──► expired (unapproved for WPDASH_RESTART_APPROVAL_MINUTES; workflows.pending)
                    └──► failed ("not run": the database failed before anything ran)
     pending or running, its runner process and its restart command gone
         ──► what the unit did (succeeded | failed), or interrupted (workflows.runners)
@@ -39,6 +40,8 @@ from server_monitor.models import RestartAction
 from server_monitor.workflows.runners import Runner, recover_interrupted, run_is_over
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from django.contrib.auth.models import User
 
 logger = logging.getLogger("server_monitor.restarts")
@@ -93,15 +96,25 @@ def open_row(before: systemd.ServiceStatus, actor: User, address: str | None, ru
     )
 
 
-def transition(action: RestartAction, from_status: str, awaiting_approval: bool = False, **changes: Any) -> bool:
+def transition(
+    action: RestartAction,
+    from_status: str,
+    awaiting_approval: bool = False,
+    requested_after: datetime | None = None,
+    **changes: Any,
+) -> bool:
     """Apply `changes` only if the row is still in `from_status`; True when it was.
 
     awaiting_approval: only a row nobody has claimed to run (an immediate-mode row
     is pending for an instant too, with its runner set, and is not up for approval).
+    requested_after: only a row requested after this (one not expired, even if the
+    expiry has not closed it yet: an approval racing the expiry never runs it).
     """
     rows = RestartAction.objects.filter(pk=action.pk, status=from_status)
     if awaiting_approval:
         rows = rows.filter(runner_pid__isnull=True)
+    if requested_after is not None:
+        rows = rows.filter(requested_at__gt=requested_after)
     return rows.update(**changes) == 1
 
 

@@ -1,12 +1,13 @@
 """The restart workflow: the one way in for the API, the page and the admin.
 
-`request_restart`, `approve` and `reject` check who asks (signed in, permission),
+`request_restart`, `approve`, `reject` and `withdraw` check who asks (signed in, permission),
 what (the allowlist, the unit installed) and whether the unit is free, log a refusal
 once, write the audit row before anything runs (workflows.audit), run and verify the
 restart (workflows.verify; in the background when the restart would cut the request's own
 answer, workflows.detach), and return an Outcome the callers only present.
 `check_restart` makes the same checks without doing anything, for the page's
-confirmation step. See docs/architecture.md.
+confirmation step. Requests waiting for approval expire (workflows.pending). See
+docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import contextlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -25,16 +26,18 @@ from django.utils import timezone
 from server_monitor.adapters import systemd
 from server_monitor.errors import DomainError, NotFound, NotPermitted, NotSignedIn, Unavailable
 from server_monitor.models import RestartAction
-from server_monitor.workflows import audit, cause, detach, verify
+from server_monitor.workflows import audit, cause, detach, pending, verify
 from server_monitor.workflows.audit import RestartConflict
 from server_monitor.workflows.runners import current_runner
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from django.contrib.auth.models import User
 
     Actor = User | AnonymousUser  # who asks: request.user of the API, the page or the admin
 
-__all__ = ["Outcome", "RestartConflict", "approve", "check_restart", "reject", "request_restart"]
+__all__ = ["Outcome", "RestartConflict", "approve", "check_restart", "reject", "request_restart", "withdraw"]
 
 logger = logging.getLogger("server_monitor.restarts")
 Status = RestartAction.Status
@@ -57,6 +60,14 @@ class OwnRequest(NotPermitted):
 
 class NotAwaitingApproval(RestartConflict):
     refusal = "not pending"
+
+
+class RequestExpired(NotAwaitingApproval):
+    refusal = "expired"
+
+
+class NotYourRequest(NotPermitted):
+    refusal = "not the requester"
 
 
 class NoSuchRestart(NotFound):
@@ -111,6 +122,10 @@ class Outcome:
             return cls(action, True, f"Restart of {name} rejected")
         if action.status == Status.RUNNING:
             return cls(action, True, f"Restart of {name} is running")
+        if action.status == Status.WITHDRAWN:
+            return cls(action, True, f"Restart of {name} withdrawn by {action.requested_by.get_username()}")
+        if action.status == Status.EXPIRED:
+            return cls(action, False, f"Restart of {name} {_expired_words(action)}")
         why = f": {action.note}" if action.note else ""
         told = _journal_says(action.journal)
         return cls(action, False, f"Restart of {name} {action.get_status_display()}{why}{told}")
@@ -128,6 +143,13 @@ class Outcome:
         if action.status == Status.SUCCEEDED:
             return cls(action, True, f"Service {name} restarted. {later}")
         return cls(action, False, f"Restart of {name} ran and {action.get_status_display()}: {action.note}. {later}")
+
+
+def _expired_words(action: RestartAction) -> str:
+    """The words of an expired row: 'expired at 2026-12-06 11:02 UTC: not approved within 60 minutes; …'."""
+    ended = action.finished_at or pending.expires_at(action)
+    at = timezone.localtime(ended).strftime("%Y-%m-%d %H:%M %Z")
+    return f"expired at {at}: {action.note or 'not approved in time; nothing was restarted'}"
 
 
 def _journal_says(journal: str) -> str:
@@ -201,10 +223,12 @@ def request_restart(name: object, actor: Actor | None, address: str | None, via_
         user = _signed_in(actor)
         before = systemd.get_status(_may_restart_this(name, user))  # NotAllowed before any process runs
         approval = bool(settings.WPDASH_RESTART_APPROVAL)
+        pending.expire_overdue()  # an expired request must not hold the unit's lock
         action = audit.open_row(before, user, address, runner=None if approval else current_runner())
     who = f"{_who(actor)} from {address}"
     if approval:
         logger.info("restart #%s of %s requested by %s, awaiting approval", action.pk, before.name, who)
+        pending.announce(action)
         return Outcome.of(action)
     logger.info("restart #%s of %s requested by %s", action.pk, before.name, who)
     try:
@@ -241,10 +265,12 @@ def approve(action_id: object, actor: Actor | None, address: str | None, via_pro
             raise OwnRequest("You cannot approve your own restart request; another approver must.")
         runner = current_runner()
         now = timezone.now()
+        pending.expire_overdue(now)
         claimed = audit.transition(
             action,
             Status.PENDING,
             awaiting_approval=True,
+            requested_after=pending.fresh_since(now),  # never one that expired meanwhile
             status=Status.RUNNING,
             approved_by=user,
             approved_at=now,
@@ -256,6 +282,7 @@ def approve(action_id: object, actor: Actor | None, address: str | None, via_pro
         if not claimed:
             _not_pending(action)
     logger.info("restart #%s of %s approved by %s from %s", action.pk, action.service, _who(actor), address)
+    pending.settled(action)
     try:
         before = systemd.get_status(action.service)
     except DomainError as error:
@@ -272,6 +299,7 @@ def reject(action_id: object, actor: Actor | None, address: str | None, reason: 
         user = _signed_in(actor)
         action = _pending_for(action_id, user, NoApprovePermission)
         now = timezone.now()
+        pending.expire_overdue(now)
         rejected = audit.transition(
             action,
             Status.PENDING,
@@ -286,7 +314,67 @@ def reject(action_id: object, actor: Actor | None, address: str | None, reason: 
         if not rejected:
             _not_pending(action)
     logger.info("restart #%s of %s rejected by %s from %s", action.pk, action.service, _who(actor), address)
+    pending.settled(action)
     return Outcome.of(audit.refresh(action))
+
+
+def withdraw(action_id: object, actor: Actor | None, address: str | None) -> Outcome:
+    """The requester takes back their own request while it waits for approval."""
+    with _refusals_logged(f"#{action_id}", actor, address):
+        user = _signed_in(actor)
+        action = audit.find(action_id)
+        if action is None:
+            raise NoSuchRestart("No such restart.")
+        if action.requested_by_id != user.pk:
+            raise NotYourRequest("Only the person who asked for a restart can withdraw it.")
+        now = timezone.now()
+        pending.expire_overdue(now)
+        withdrawn = audit.transition(
+            action,
+            Status.PENDING,
+            awaiting_approval=True,
+            status=Status.WITHDRAWN,
+            withdrawn_at=now,
+            finished_at=now,
+            lock=None,
+        )
+        if not withdrawn:
+            _not_pending(action)
+    logger.info("restart #%s of %s withdrawn by %s from %s", action.pk, action.service, _who(actor), address)
+    pending.settled(action)
+    return Outcome.of(audit.refresh(action))
+
+
+# --- the page's list ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """One row of the page's "Waiting for approval", with what this user may do to it."""
+
+    action: RestartAction
+    expires_at: datetime | None  # while it waits
+    may_decide: bool  # approve or reject: the permission, and not their own request
+    may_withdraw: bool  # their own request
+
+    @property
+    def outcome(self) -> Outcome:
+        return Outcome.of(self.action)
+
+
+def waiting_for(actor: Actor | None) -> tuple[list[Waiting], list[Waiting]]:
+    """(awaiting approval, left pending lately) as `actor` sees them; nothing for nobody."""
+    if actor is None or not actor.is_authenticated:
+        return [], []
+    found = pending.waiting()
+    approver = may_approve(actor)
+
+    def row(action: RestartAction, open_: bool) -> Waiting:
+        own = action.requested_by_id == actor.pk
+        expiry = pending.expires_at(action) if open_ else None
+        return Waiting(action, expiry, open_ and approver and not own, open_ and own)
+
+    return [row(action, True) for action in found.pending], [row(action, False) for action in found.recent]
 
 
 def _pending_for(action_id: object, user: User, refused: type[NotPermitted]) -> RestartAction:
@@ -300,6 +388,15 @@ def _pending_for(action_id: object, user: User, refused: type[NotPermitted]) -> 
     return action
 
 
-def _not_pending(action: RestartAction) -> None:
+def _not_pending(action: RestartAction) -> NoReturn:
     current = audit.refresh(action)
+    if current.status == Status.PENDING and current.runner_pid is None:
+        pending.expire_overdue()  # it crossed its expiry between the look and the claim
+        current = audit.refresh(action)
+    if current.status == Status.EXPIRED:
+        raise RequestExpired(
+            f"Restart #{action.pk} of {action.service} {_expired_words(current)}. "
+            "Ask for a new restart if it is still needed.",
+            action.pk,
+        )
     raise NotAwaitingApproval(f"Restart #{action.pk} is {current.status}, not awaiting approval.", action.pk)

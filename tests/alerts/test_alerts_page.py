@@ -42,7 +42,8 @@ def page(user, path="/"):
 
 def alerts_part(html):
     match = re.search(
-        r'<div data-fragment="alerts"[^>]*>(.*?)</div>\s*\n\s*<section class="section" aria-labelledby="metrics',
+        r'<div data-fragment="alerts"[^>]*>(.*?)</div>\s*\n\s*'
+        r'(?:<div data-fragment="approvals"|<section class="section" aria-labelledby="metrics)',
         html,
         re.S,
     )

@@ -73,6 +73,11 @@ ROUTES: dict[str, Route] = {
     "fragment-services": Route("GET", "/fragments/services", page()),
     "fragment-restarts": Route("GET", "/fragments/restarts", page()),
     "fragment-sites": Route("GET", "/fragments/sites", page()),
+    "fragment-approvals": Route("GET", "/fragments/approvals", page()),
+    # The page's plain forms for a pending request (made by someone else: nobody here may withdraw it).
+    "approval-approve": Route("POST", "/restarts/{pending}/approve", page(ok="status", allowed=APPROVERS)),
+    "approval-reject": Route("POST", "/restarts/{pending}/reject", page(ok="status", allowed=APPROVERS)),
+    "approval-withdraw": Route("POST", "/restarts/{pending}/withdraw", page(allowed=())),
     "site-page": Route("GET", "/sites/example.com", page()),
     "restart-form": Route("POST", "/services/nginx/restart", page(ok="status", allowed=RESTARTERS)),
     "healthz": Route("GET", "/healthz", everyone(200)),
@@ -102,6 +107,7 @@ ROUTES: dict[str, Route] = {
     "restart-detail": Route("GET", f"/{S}restarts/{{pending}}", api()),
     "restart-approve": Route("POST", f"/{S}restarts/{{pending}}/approve", api(allowed=APPROVERS)),
     "restart-reject": Route("POST", f"/{S}restarts/{{pending}}/reject", api(allowed=APPROVERS)),
+    "restart-withdraw": Route("POST", f"/{S}restarts/{{pending}}/withdraw", api(allowed=())),
     "logs-list": Route("GET", f"/{S}logs", api()),
     "logs-detail": Route("GET", f"/{S}logs/nginx-access", api()),
     "metrics-list": Route("GET", f"/{S}metrics", api()),
@@ -208,5 +214,5 @@ def test_each_caller_gets_exactly_what_the_matrix_says(key, identity, fake_syste
         assert response.status_code == 302, (key, identity, response.status_code, response.content[:300])
         assert REDIRECTS[expected](response["Location"]), (key, identity, response["Location"])
     restart_allowed = expected in (200, "status") and key.startswith(("service-restart", "restart-approve"))
-    restart_allowed = restart_allowed or (key == "restart-form" and expected == "status")
+    restart_allowed = restart_allowed or (key in ("restart-form", "approval-approve") and expected == "status")
     assert bool(fake_systemd.restarts()) == restart_allowed, (key, identity, fake_systemd.restarts())

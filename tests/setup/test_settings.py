@@ -80,6 +80,11 @@ def test_it_refuses_to_start_with_a_bad_value_in_one_line_naming_the_variable(tm
         ("WPDASH_LOGIN_FAILURE_LIMIT", "0", "WPDASH_LOGIN_FAILURE_LIMIT=0: at least 1, at most 1000"),
         ("WPDASH_HSTS_SECONDS", "-1", "WPDASH_HSTS_SECONDS=-1: at least 0, at most 63072000"),
         (
+            "WPDASH_RESTART_APPROVAL_MINUTES",
+            "0",
+            "WPDASH_RESTART_APPROVAL_MINUTES=0: at least 1, at most 10080",
+        ),
+        (
             "WPDASH_JWT_ACCESS_MINUTES",
             "five",
             "WPDASH_JWT_ACCESS_MINUTES='five': not a whole number (at least 1, at most 60)",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.http import QueryDict
@@ -12,7 +13,7 @@ from rest_framework.fields import SkipField, empty
 from server_monitor.adapters.logs import tail
 from server_monitor.adapters.logs.tail import DEFAULT_TAIL_LINES, MAX_QUERY_CHARS, MAX_TAIL_LINES
 from server_monitor.models import RestartAction
-from server_monitor.workflows import metrics
+from server_monitor.workflows import metrics, pending
 from server_monitor.workflows.logs.sources import Tail
 from server_monitor.workflows.restart import Outcome
 
@@ -84,8 +85,17 @@ class RestartActionSerializer(serializers.ModelSerializer):
         '("Service nginx restarted", or what failed and the lines of its journal that say why).'
     )
 
+    expires_at = serializers.SerializerMethodField(
+        help_text="While the request waits for approval: when it expires (WPDASH_RESTART_APPROVAL_MINUTES after "
+        "it was made; an expired request never runs and its status becomes `expired`). Otherwise null."
+    )
+
     def get_message(self, action: RestartAction) -> str:
         return Outcome.of(action).message
+
+    def get_expires_at(self, action: RestartAction) -> datetime | None:
+        awaiting = action.status == RestartAction.Status.PENDING and action.runner_pid is None
+        return pending.expires_at(action) if awaiting else None
 
     class Meta:
         model = RestartAction
@@ -103,6 +113,8 @@ class RestartActionSerializer(serializers.ModelSerializer):
             "rejected_by",
             "rejected_at",
             "rejection_reason",
+            "withdrawn_at",
+            "expires_at",
             "started_at",
             "finished_at",
             "exit_code",

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, cast
 
 import django_filters
+from django.db.models import QuerySet
 from django.utils.cache import add_never_cache_headers
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -49,7 +50,7 @@ from server_monitor.web.api.serializers import (
     tail_answer,
 )
 from server_monitor.web.client import came_through_proxy, client_address
-from server_monitor.workflows import metrics, restart
+from server_monitor.workflows import metrics, pending, restart
 from server_monitor.workflows.logs import sources
 from server_monitor.workflows.restart import Outcome
 
@@ -207,7 +208,8 @@ class RestartActionFilter(django_filters.FilterSet):
     ),
 )
 class RestartActionViewSet(viewsets.ReadOnlyModelViewSet):
-    """The restart audit log (RestartAction): read by any signed-in user; approve/reject with permission."""
+    """The restart audit log (RestartAction): read by any signed-in user; approve/reject with permission,
+    withdraw by the requester."""
 
     serializer_class = RestartActionSerializer
     queryset = RestartAction.objects.select_related("requested_by", "approved_by", "rejected_by").order_by(
@@ -218,15 +220,20 @@ class RestartActionViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = r"[0-9]+"
 
     def get_permissions(self) -> Sequence[_SupportsHasPermission]:
-        if self.action in {"approve", "reject"}:
+        if self.action in {"approve", "reject", "withdraw"}:
             return [CheckedByTheWorkflow()]
         return super().get_permissions()
+
+    def get_queryset(self) -> QuerySet[RestartAction]:
+        pending.expire_overdue()  # a row read says `expired` once its time is up, whoever looks first
+        return super().get_queryset()
 
     @extend_schema(
         summary="Approve a pending restart and run it",
         description="Needs `server_monitor.approve_restart`; nobody approves their own request. "
         "200 when the restart succeeded, 503 with the action when it failed or timed out; 202 with the "
-        "`running` action when it restarts the proxy this request came through (as for a restart request).",
+        "`running` action when it restarts the proxy this request came through (as for a restart request). "
+        "A request older than WPDASH_RESTART_APPROVAL_MINUTES has expired: 409, and nothing runs.",
         parameters=[_ID],
         request=None,
         responses={
@@ -236,7 +243,7 @@ class RestartActionViewSet(viewsets.ReadOnlyModelViewSet):
             ),
             403: OpenApiResponse(ErrorSerializer, description="no approve permission, or your own request"),
             404: OpenApiResponse(ErrorSerializer, description="no such restart"),
-            409: OpenApiResponse(RestartConflictSerializer, description="not pending"),
+            409: OpenApiResponse(RestartConflictSerializer, description="not pending (also: expired)"),
             503: OpenApiResponse(RestartOutcomeSerializer, description="approved, but the restart failed or timed out"),
         },
     )
@@ -263,6 +270,23 @@ class RestartActionViewSet(viewsets.ReadOnlyModelViewSet):
         body.is_valid(raise_exception=True)
         reason = body.validated_data["reason"]
         return outcome_response(restart.reject(pk, request.user, client_address(request), reason))
+
+    @extend_schema(
+        summary="Withdraw your own pending restart",
+        description="Only the person who requested it, while it waits for approval; the row becomes `withdrawn` "
+        "with `withdrawn_at`, and the unit is free for a new request.",
+        parameters=[_ID],
+        request=None,
+        responses={
+            200: RestartOutcomeSerializer,
+            403: OpenApiResponse(ErrorSerializer, description="not your request"),
+            404: OpenApiResponse(ErrorSerializer, description="no such restart"),
+            409: OpenApiResponse(RestartConflictSerializer, description="not pending (also: expired)"),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request: Request, pk: str) -> Response:
+        return outcome_response(restart.withdraw(pk, request.user, client_address(request)))
 
 
 # --- logs ------------------------------------------------------------------------------

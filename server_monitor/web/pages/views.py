@@ -24,6 +24,7 @@ from server_monitor.errors import DomainError
 from server_monitor.models import Alert, AlertMessage, RestartAction
 from server_monitor.web.client import came_through_proxy, client_address
 from server_monitor.web.errors import answer_for, restart_page_message
+from server_monitor.web.pages.approvals import approvals_context
 from server_monitor.web.pages.sites import sites_context
 from server_monitor.workflows import doctor, metrics, restart
 from server_monitor.workflows.alerts import disk_trend
@@ -113,6 +114,7 @@ def status_page(request: HttpRequest) -> HttpResponse:
         # Admins see what is wrong with the set-up (sudo rules, log permissions, …).
         "setup_problems": doctor.cached_problems() if request.user.is_superuser else [],
         **alerts_context(),
+        **approvals_context(request),
         **restarts_context(),
         **logs_context(request),
         **sites_context(range_name),

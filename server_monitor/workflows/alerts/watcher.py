@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
+from server_monitor.workflows import pending
 from server_monitor.workflows.alerts import episodes, lease, live_logs, outbox, rules
 from server_monitor.workflows.alerts.facts import Facts
 from server_monitor.workflows.alerts.rules.base import CRITICAL, WARNING, Rule
@@ -254,6 +255,7 @@ class Watcher:
         if self.acting:
             episodes.resolve_quiet([pattern.name for pattern in self.patterns], settings.WPDASH_ALERT_LOG_QUIET_SECONDS)
             episodes.remind()
+            pending.expire_overdue()  # the row says expired, and its alert resolves, even when nobody looks
 
     # --- logs -----------------------------------------------------------------------------
 
