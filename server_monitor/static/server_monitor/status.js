@@ -23,6 +23,40 @@
     region.hidden = false;
   }
 
+  /* A restart's progress and outcome on the card acted on, where the eye is (on a phone the
+   * page-level region is off screen; it stays, for screen readers). Kept per service, since
+   * the services fragment is redrawn every refresh. */
+  const cardOutcomes = {}; // service -> {text, kind, busy}
+
+  function drawCardOutcome(service) {
+    const state = cardOutcomes[service];
+    const card = document.querySelector('[data-fragment="services"] [data-service="' + CSS.escape(service) + '"]');
+    if (!state || !card) return;
+    const line = card.querySelector("[data-card-outcome]");
+    if (line) {
+      line.textContent = state.text;
+      line.className = "card-outcome " + state.kind;
+      line.hidden = false;
+    }
+    // The line says "Restarting…"; the button only rests meanwhile.
+    card.querySelectorAll("form[data-restart] button").forEach(function (button) { button.disabled = state.busy; });
+  }
+
+  // Says an outcome twice: on the card (seen) and in #action-result (heard).
+  function tell(service, message, kind, busy) {
+    cardOutcomes[service] = { text: message, kind: kind || "info", busy: !!busy };
+    drawCardOutcome(service);
+    announce(message, kind);
+  }
+
+  /* A signed-out answer to a fetch (the server's redirect to the sign-in page, which says
+   * whether the session expired) is followed by the whole tab, back to this page after. */
+  function toSignIn(response) {
+    const target = new URL(response.url, window.location.href);
+    target.searchParams.set("next", window.location.pathname + window.location.search);
+    window.location.assign(target.href);
+  }
+
   /* ---- fragments: alerts, metrics, services, restarts --------------------- */
   /* Tabs of one browser share the refresh: the tab holding the "wpdash-refresh" lock
    * (Web Locks; a visible tab) asks the server, and every tab that fetches a fragment
@@ -45,6 +79,7 @@
     if (!section) return;
     section.innerHTML = html;
     heardAt[fragmentKey(name, range)] = Date.now();
+    if (name === "services") Object.keys(cardOutcomes).forEach(drawCardOutcome);
   }
 
   async function refresh(name) {
@@ -54,7 +89,8 @@
     const url = section.dataset.url + (ranged(name) ? "?range=" + encodeURIComponent(asked) : "");
     try {
       const response = await fetch(url, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" });
-      if (response.status === 401 || response.status === 403 || response.redirected) {
+      if (response.redirected) { toSignIn(response); return; } // the session ended
+      if (response.status === 401 || response.status === 403) {
         window.location.reload(); // signed out elsewhere: let the server send us to the login page
         return;
       }
@@ -159,7 +195,7 @@
   function showRow(row) {
     const kind = row.status === "succeeded" ? "ok" : row.status === "running" || row.status === "pending" ? "info"
       : row.status === "rejected" ? "warn" : "bad";
-    announce(row.message + " (audit #" + row.id + ").", kind);
+    tell(row.service, row.message + " (audit #" + row.id + ").", kind, row.status === "running");
   }
 
   // Until the row ends; a failed poll (the proxy between its stop and its start) is asked again.
@@ -173,10 +209,10 @@
     if (row.status !== "running") {
       showRow(row);
     } else if (reached) {
-      announce("Restart of " + row.service + " is still running (audit #" + row.id + "); Recent restarts will show how it ends.", "info");
+      tell(row.service, "Restart of " + row.service + " is still running (audit #" + row.id + "); Recent restarts will show how it ends.", "info");
     } else {
       // The proxy restarted never came back (a broken config stops it for good): say so, not "failed".
-      announce("Restart of " + row.service + " (audit #" + row.id + "): the dashboard has not been reachable since; "
+      tell(row.service, "Restart of " + row.service + " (audit #" + row.id + "): the dashboard has not been reachable since; "
         + row.service + " may not have come back. Its outcome is in the audit row.", "warn");
     }
   }
@@ -189,13 +225,13 @@
       let row;
       try { row = await newestRow(service); } catch (error) { await sleep(POLL_MS); continue; }
       if (!row || (before !== undefined && row.id <= before)) {
-        announce("Restart of " + service + ": the server did not answer, and no restart of it was recorded.", "bad");
+        tell(service, "Restart of " + service + ": the server did not answer, and no restart of it was recorded.", "bad");
         return;
       }
       if (row.status === "running") { showRow(row); await followRow(row); } else { showRow(row); }
       return;
     }
-    announce("Restart of " + service + ": the server did not answer; see Recent restarts once it is back.", "bad");
+    tell(service, "Restart of " + service + ": the server did not answer; see Recent restarts once it is back.", "bad");
   }
 
   if (dialog) {
@@ -203,11 +239,13 @@
       if (dialog.returnValue !== "confirm" || !pendingService) return;
       const service = pendingService;
       pendingService = null;
-      const buttons = document.querySelectorAll('form[data-restart="' + service + '"] button');
-      buttons.forEach(function (button) { button.disabled = true; button.textContent = "Restarting…"; });
-      announce("Restarting " + service + "…", "info");
+      tell(service, "Restarting " + service + "…", "info", true);
       const before = await newestRow(service).then(function (row) { return row ? row.id : 0; }, function () { return undefined; });
       let response = null, body = {};
+      // The audit row is written before systemctl runs: Recent restarts shows it running
+      // shortly after the request leaves, and is asked again while the answer is awaited.
+      const showRunning = setTimeout(function () { refresh("restarts"); }, 400);
+      const keepShowing = setInterval(function () { refresh("restarts"); }, 2000);
       try {
         response = await fetch("/api/v1/server/services/" + encodeURIComponent(service) + "/restart", {
           method: "POST",
@@ -218,24 +256,48 @@
       } catch (error) {
         response = null;
       }
+      clearTimeout(showRunning);
+      clearInterval(keepShowing);
       // The server words every outcome ({success, message}); the page only adds the audit number.
       const audit = body.id ? " (audit #" + body.id + ")." : "";
       if (!response || (response.status >= 500 && !body.message)) {
         // No answer, or not the dashboard's (a proxy's error page): the audit row says what happened.
-        announce("Restart of " + service + ": no answer came; looking up what became of it…", "info");
+        tell(service, "Restart of " + service + ": no answer came; looking up what became of it…", "info", true);
         await lookUp(service, before);
       } else if (response.status === 409) {
-        announce("A restart of " + service + " is already pending or running (audit #" + body.existing_action_id + ").", "warn");
+        tell(service, "A restart of " + service + " is already pending or running (audit #" + body.existing_action_id + ").", "warn");
       } else if (body.message) {
-        announce(body.message + audit, !body.success ? "bad" : response.status === 202 ? "info" : "ok");
-        if (response.status === 202 && body.status === "running") await followRow(body);
+        const running = response.status === 202 && body.status === "running";
+        tell(service, body.message + audit, !body.success ? "bad" : response.status === 202 ? "info" : "ok", running);
+        if (running) { refresh("restarts"); await followRow(body); }
       } else {
-        announce("Restart of " + service + " refused: " + (body.detail || response.statusText), "bad");
+        tell(service, "Restart of " + service + " refused: " + (body.detail || response.statusText), "bad");
       }
+      if (cardOutcomes[service]) { cardOutcomes[service].busy = false; drawCardOutcome(service); }
       refresh("services");
       refresh("restarts");
     });
   }
+
+  /* ---- still here: a session lasts while its person uses the page ------------ */
+  /* The background refresh does not keep a session alive (a tab left alone expires, see
+   * server_monitor/web/sessions.py); typing, clicking and scrolling here do, told to the
+   * server at most once a minute. */
+  const STILL_HERE_MS = 60000;
+  const stillHereUrl = page.dataset.stillHereUrl;
+  let saidAt = Date.now(); // the page's own load counted as activity
+
+  async function stillHere() {
+    if (!stillHereUrl || Date.now() - saidAt < STILL_HERE_MS) return;
+    saidAt = Date.now();
+    try {
+      const response = await fetch(stillHereUrl, { method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": csrfToken() } });
+      if (response.redirected) toSignIn(response); // it had ended already
+    } catch (error) { /* offline: the next input tries again */ }
+  }
+  ["keydown", "pointerdown", "wheel", "touchstart", "scroll"].forEach(function (type) {
+    window.addEventListener(type, stillHere, { passive: true, capture: true });
+  });
 
   /* ---- live log panel ------------------------------------------------------- */
   const logPanel = document.querySelector("[data-log-panel]");
@@ -248,6 +310,9 @@
   const followBox = logPanel.querySelector("input[name=follow]");
   const banner = logPanel.querySelector("[data-log-banner]");
   const filterBox = logPanel.querySelector("[data-log-filter]");
+  const noMatch = logPanel.querySelector("[data-log-empty]");
+  let logAvailable = !(banner && !banner.hidden);
+  let searching = false; // a filter's history is on its way: not yet "no line matches"
   let filterText = filterBox.value;
   let filterTimer = null;
   let socket = null;
@@ -261,9 +326,11 @@
 
   // The banner, the picker's mark and the lines box always describe the log shown.
   function showAvailability(available, reason) {
+    logAvailable = available;
     banner.hidden = available;
     banner.textContent = available ? "" : reason;
     output.hidden = !available && !output.textContent;
+    showNoMatch();
     const option = picker.selectedOptions[0];
     if (option) {
       option.dataset.available = available ? "true" : "false";
@@ -277,21 +344,60 @@
   // the lines already shown and those sent before the server had the filter.
   function matches(line) { return !filterText || line.toLowerCase().includes(filterText.toLowerCase()); }
 
+  // A filter that matches nothing says so, instead of an empty box.
+  function showNoMatch() {
+    if (!noMatch) return;
+    if (searching) { noMatch.hidden = true; return; } // its answer decides
+    const none = !!filterText && !searching && logAvailable && !output.textContent;
+    noMatch.textContent = "No line matches \u201c" + filterText + "\u201d.";
+    noMatch.hidden = !none;
+    if (none) output.hidden = true;
+    else if (logAvailable || output.textContent) output.hidden = false;
+  }
+
+  // One line as a <span>: its text in text nodes, each match of the filter in a <mark>
+  // (never HTML parsed from a log line).
+  function lineElement(line) {
+    const element = document.createElement("span");
+    const needle = filterText.toLowerCase();
+    const folded = line.toLowerCase();
+    // Lower-casing can change a string's length (rare letters): then no highlight, never a wrong one.
+    if (!needle || folded.length !== line.length) { element.textContent = line; return element; }
+    let from = 0, at = folded.indexOf(needle);
+    while (at >= 0) {
+      if (at > from) element.append(document.createTextNode(line.slice(from, at)));
+      const mark = document.createElement("mark");
+      mark.textContent = line.slice(at, at + needle.length);
+      element.append(mark);
+      from = at + needle.length;
+      at = folded.indexOf(needle, from);
+    }
+    if (from < line.length) element.append(document.createTextNode(line.slice(from)));
+    return element;
+  }
+
   function appendLines(lines) {
     lines = lines.filter(matches);
-    if (!lines.length) return;
+    if (!lines.length) { showNoMatch(); return; }
     const stick = followBox.checked && nearBottom();
-    output.append(document.createTextNode((output.textContent ? "\n" : "") + lines.join("\n")));
+    if (output.firstChild && output.firstChild.nodeType === Node.TEXT_NODE && !output.querySelector("span")) {
+      output.textContent = ""; // the server-rendered lines, replaced by the first message anyway
+    }
+    const chunk = document.createDocumentFragment();
+    lines.forEach(function (line) {
+      if (output.lastChild || chunk.lastChild) chunk.append(document.createTextNode("\n"));
+      chunk.append(lineElement(line));
+    });
+    output.append(chunk);
     received += lines.length;
     counter.textContent = received.toLocaleString() + " lines";
-    // Bound the DOM: keep the last MAX_LOG_LINES lines.
-    const text = output.textContent;
-    let excess = text.split("\n").length - MAX_LOG_LINES;
-    if (excess > 0) {
-      let cut = 0;
-      while (excess-- > 0) cut = text.indexOf("\n", cut) + 1;
-      output.textContent = text.slice(cut);
+    // Bound the DOM: keep the last MAX_LOG_LINES lines (each a span and the line break after it).
+    let excess = output.childElementCount - MAX_LOG_LINES;
+    while (excess-- > 0) {
+      output.firstElementChild.remove();
+      if (output.firstChild && output.firstChild.nodeType === Node.TEXT_NODE) output.firstChild.remove();
     }
+    showNoMatch();
     if (stick) output.scrollTop = output.scrollHeight;
   }
 
@@ -349,6 +455,7 @@
   // The last matching lines of the whole log (REST search), shown before the live ones.
   async function loadMatches() {
     const wanted = filterText, log = picker.value;
+    searching = true; showNoMatch();
     const url = "/api/v1/server/logs/" + encodeURIComponent(log) + "?lines=200&q=" + encodeURIComponent(wanted);
     try {
       const response = await fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } });
@@ -356,9 +463,11 @@
       if (wanted !== filterText || log !== picker.value || !Array.isArray(body.lines)) return;
       const live = output.textContent; // lines that arrived meanwhile come after the history
       output.textContent = ""; received = 0;
+      searching = false;
       appendLines(body.lines);
       if (live) appendLines(live.split("\n"));
     } catch (error) { /* the live lines still come */ }
+    if (wanted === filterText) { searching = false; showNoMatch(); }
   }
 
   function setFilter() {
@@ -370,7 +479,7 @@
     if (next) url.searchParams.set("q", next); else url.searchParams.delete("q");
     history.replaceState(null, "", url);
     output.textContent = ""; received = 0; counter.textContent = "0 lines";
-    if (!next) { connect(); return; } // cleared: the last lines again, unfiltered
+    if (!next) { showNoMatch(); connect(); return; } // cleared: the last lines again, unfiltered
     sendJson({ action: "filter", q: next });
     loadMatches();
   }
@@ -410,6 +519,12 @@
     logPanel.scrollIntoView({ block: "start" });
     output.focus();
   });
+
+  // The log shown goes into the address, so a reload shows the same one (unavailable or not).
+  if (picker.value) {
+    const here = new URL(window.location.href);
+    if (here.searchParams.get("log") !== picker.value) { here.searchParams.set("log", picker.value); history.replaceState(null, "", here); }
+  }
 
   window.addEventListener("beforeunload", function () { wanted = false; });
   logPanel.querySelector("[data-live-controls]").hidden = false;
