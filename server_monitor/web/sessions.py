@@ -81,7 +81,7 @@ class SessionActivityMiddleware:
         if any(name in (SIGNED_OUT, EXPIRED) for name, _ in query):
             return  # a sign-out says so itself
         query.append((EXPIRED, "1"))
-        response["Location"] = urlunsplit(location._replace(query=urlencode(query)))
+        response["Location"] = urlunsplit(location._replace(query=urlencode(query, safe="/")))
 
 
 @require_POST

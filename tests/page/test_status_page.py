@@ -74,7 +74,7 @@ def test_service_cards_show_state_in_words_memory_uptime_and_pid(fake_systemd, v
     services_html = section(page(client), "services")
 
     assert 'data-service="nginx"' in services_html
-    assert "active (running)" in services_html
+    assert re.search(r'class="badge ok"[^>]*>active</span>', services_html)  # the word once, not "active (running)"
     assert "Restart" not in services_html  # a viewer may look, not act
 
 
