@@ -51,7 +51,10 @@
 
   /* A signed-out answer to a fetch (the server's redirect to the sign-in page, which says
    * whether the session expired) is followed by the whole tab, back to this page after. */
+  let leaving = false; // several fetches can learn it at once: navigate once
   function toSignIn(response) {
+    if (leaving) return;
+    leaving = true;
     const target = new URL(response.url, window.location.href);
     target.searchParams.set("next", window.location.pathname + window.location.search);
     window.location.assign(target.href);
@@ -332,6 +335,12 @@
     output.hidden = !available && !output.textContent;
     showNoMatch();
     const option = picker.selectedOptions[0];
+    if (option && !available) {
+      // The address names the log, so a reload keeps it with its banner instead of
+      // showing the first readable one in its place.
+      const here = new URL(window.location.href);
+      if (here.searchParams.get("log") !== option.value) { here.searchParams.set("log", option.value); history.replaceState(null, "", here); }
+    }
     if (option) {
       option.dataset.available = available ? "true" : "false";
       option.textContent = option.value + (available ? "" : " (unavailable)");
@@ -519,12 +528,6 @@
     logPanel.scrollIntoView({ block: "start" });
     output.focus();
   });
-
-  // The log shown goes into the address, so a reload shows the same one (unavailable or not).
-  if (picker.value) {
-    const here = new URL(window.location.href);
-    if (here.searchParams.get("log") !== picker.value) { here.searchParams.set("log", picker.value); history.replaceState(null, "", here); }
-  }
 
   window.addEventListener("beforeunload", function () { wanted = false; });
   logPanel.querySelector("[data-live-controls]").hidden = false;
