@@ -50,7 +50,9 @@ def test_points_filled_in_from_local_sampling_are_counted_in_a_note(viewer, sett
     local = metrics.get_metrics("5m")
     # Netdata's answer after an outage, as workflows.metrics shapes it (its merge is tested
     # in tests/metrics/test_netdata_outages.py): here only how the page words it.
-    monkeypatch.setattr(metrics, "get_metrics", lambda range_name: {**local, "source": "netdata", "filled_from_local": 53})
+    monkeypatch.setattr(
+        metrics, "get_metrics", lambda range_name: {**local, "source": "netdata", "filled_from_local": 53}
+    )
     monkeypatch.setattr(metrics, "configured_source", lambda: "auto")
 
     html = fragment(viewer)
@@ -63,7 +65,9 @@ def test_points_filled_in_from_local_sampling_are_counted_in_a_note(viewer, sett
 def test_a_netdata_answer_with_nothing_filled_has_no_note(viewer, settings, fresh_metrics, monkeypatch):
     settings.WPDASH_METRICS_SOURCE = "local"
     local = metrics.get_metrics("5m")
-    monkeypatch.setattr(metrics, "get_metrics", lambda range_name: {**local, "source": "netdata", "filled_from_local": 0})
+    monkeypatch.setattr(
+        metrics, "get_metrics", lambda range_name: {**local, "source": "netdata", "filled_from_local": 0}
+    )
     monkeypatch.setattr(metrics, "configured_source", lambda: "auto")
 
     assert "data-metrics-notice" not in fragment(viewer)
