@@ -15,6 +15,8 @@ from typing import Any
 
 from django.contrib.messages import constants as message_constants
 from django.core.exceptions import ImproperlyConfigured
+from django.urls import reverse
+from django.utils.functional import lazy
 
 from wpdash import env, env_alerts
 
@@ -51,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "server_monitor.web.sessions.SessionActivityMiddleware",  # sliding expiry; "your session expired"
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # turns a lockout into the lockout page
@@ -125,7 +128,8 @@ AXES_VERBOSE = False
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "status"
-LOGOUT_REDIRECT_URL = "login"
+# The sign-in page then says "You have signed out." (server_monitor/web/sessions.py).
+LOGOUT_REDIRECT_URL = lazy(lambda: reverse("login") + "?signed_out=1", str)()
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.envzone("WPDASH_TIME_ZONE", "UTC")
@@ -150,7 +154,8 @@ WHITENOISE_USE_FINDERS = True
 HTTPS = env.envbool("WPDASH_HTTPS", False)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-# From five minutes (a shorter session ends while a form is being filled) to 30 days.
+# From five minutes (a shorter session ends while a form is being filled) to 30 days,
+# counted from the last request its person made (server_monitor/web/sessions.py).
 SESSION_COOKIE_AGE = env.envint("WPDASH_SESSION_SECONDS", 12 * 3600, minimum=300, maximum=30 * 24 * 3600)
 CSRF_COOKIE_HTTPONLY = False  # the status page's fetch() reads it for X-CSRFToken
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
-from server_monitor.web import health
+from server_monitor.web import health, sessions
 from server_monitor.web.api.browsable import SchemaView
 from server_monitor.web.api.root import ApiRootView
 from server_monitor.web.pages import approvals
@@ -44,6 +44,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("accounts/login/", sign_in, name="login"),
     path("accounts/logout/", sign_out, name="logout"),
+    path("accounts/still-here", sessions.still_here, name="still-here"),
     path("admin/", admin.site.urls),
     # Every API path works with or without its trailing slash (the documents write none).
     re_path(r"^api/v1/?$", ApiRootView.as_view(), name="api-v1-root"),

@@ -41,6 +41,22 @@ def tone(state: str) -> str:
     return TONES.get(state, "warn")
 
 
+# Sub-states that only repeat what the ActiveState says: "active (running)" is every
+# running daemon, "inactive (dead)" every stopped unit. Others tell something the
+# active state does not ("active (exited)": a one-shot that ran; "activating
+# (auto-restart)": systemd restarts it after a crash), and are kept.
+OBVIOUS_SUB_STATES = {("active", "running"), ("inactive", "dead")}
+
+
+@register.filter
+def state_word(service: Any) -> str:
+    """A unit's state said once: "active", "failed", "activating (auto-restart)"."""
+    active, sub = service.active_state, service.sub_state
+    if not sub or sub == active or (active, sub) in OBVIOUS_SUB_STATES:
+        return str(active)
+    return f"{active} ({sub})"
+
+
 def _segments(values: list[float | None]) -> list[list[tuple[int, float]]]:
     """Runs of consecutive known values; a None (no data) breaks the line."""
     runs: list[list[tuple[int, float]]] = []

@@ -179,6 +179,11 @@ def filled_from_local(answer: dict[str, Any], range_: Range) -> dict[str, Any]:
     return {**answer, **merged, "filled_from_local": filled}
 
 
+def configured_source() -> str:
+    """WPDASH_METRICS_SOURCE: auto, netdata or local (an answer's `source` is where it came from)."""
+    return str(settings.WPDASH_METRICS_SOURCE)
+
+
 def netdata_problem() -> str | None:
     """Why Netdata cannot serve the dashboard, in words, or None when it answers.
 

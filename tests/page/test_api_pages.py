@@ -187,7 +187,7 @@ def test_in_chromium_sign_out_on_the_browsable_api_works_under_the_csp(browser, 
 
     page.get_by_role("button", name="Sign out").click()
 
-    page.wait_for_url(site.url + "/accounts/login/")
+    page.wait_for_url(site.url + "/accounts/login/?signed_out=1")  # "You have signed out."
     assert errors == []  # nothing blocked on the way out
     again = page.goto(site.url + "/api/v1/")
     assert again is not None and again.status == 401  # the session is gone
@@ -237,7 +237,7 @@ def test_in_chromium_the_schema_link_is_a_page_signed_in_and_the_sign_in_page_si
     page.locator(".response-info a", has_text="/api/v1/schema").click()
     page.wait_for_selector("h1:has-text('OpenAPI schema')")
     page.get_by_role("button", name="Sign out").click()
-    page.wait_for_url(site.url + "/accounts/login/")
+    page.wait_for_url(site.url + "/accounts/login/?signed_out=1")  # "You have signed out."
     signed_out = page.goto(site.url + "/api/v1/schema")
 
     assert signed_out is not None and signed_out.status == 401

@@ -74,7 +74,7 @@ def test_service_cards_show_state_in_words_memory_uptime_and_pid(fake_systemd, v
     services_html = section(page(client), "services")
 
     assert 'data-service="nginx"' in services_html
-    assert "active (running)" in services_html
+    assert re.search(r'class="badge ok"[^>]*>active</span>', services_html)  # the word once, not "active (running)"
     assert "Restart" not in services_html  # a viewer may look, not act
 
 
@@ -173,3 +173,28 @@ def test_fragments_render_the_same_sections(fake_systemd, viewer):
     assert b"sparkline" in client.get("/fragments/metrics?range=24h").content
     assert b'data-service="nginx"' in client.get("/fragments/services").content
     assert b"No restart has been requested yet." in client.get("/fragments/restarts").content
+
+
+def test_an_unavailable_log_asked_for_stays_chosen_and_one_no_longer_configured_is_said(fake_systemd, viewer):
+    client = Client()
+    client.force_login(viewer)
+
+    unavailable = page(client, "?log=missing")
+    gone = page(client, "?log=removed-since")
+
+    assert '<option value="missing" data-available="false" selected>' in unavailable
+    assert "not configured (any more)" not in unavailable
+    assert "The log asked for is not configured (any more); showing nginx-access." in gone
+    assert "removed-since" not in gone  # a name from the address is not echoed
+
+
+def test_a_filter_that_matches_nothing_says_so_instead_of_an_empty_box(fake_systemd, viewer):
+    client = Client()
+    client.force_login(viewer)
+
+    html = page(client, "?log=nginx-access&q=no-such-words")
+
+    empty = re.search(r"<p class=\"log-empty\"[^>]*>([^<]*)</p>", html)
+    assert empty and "hidden" not in empty.group(0)
+    assert empty.group(1) == "No line matches “no-such-words”."
+    assert re.search(r"<pre class=\"log-lines\"[^>]* hidden>", html)

@@ -96,6 +96,7 @@ ROUTES: dict[str, Route] = {
     "me": Route("GET", "/api/v1/auth/me", api()),
     "rest_framework:login": Route("GET", LOGIN, {**everyone(200), **dict.fromkeys(SIGNED_IN, "status")}),
     "rest_framework:logout": Route("POST", "/accounts/logout/", everyone("login")),
+    "still-here": Route("POST", "/accounts/still-here", page(204)),
     "schema": Route("GET", "/api/v1/schema/", api()),
     "docs": Route("GET", "/api/v1/docs/", api()),
     "api-root": Route("GET", f"/{S}", api()),

@@ -55,6 +55,10 @@ def metrics_context(range_name: str) -> dict[str, Any]:
         "range": range_name,
         "ranges": ranges,
         "source": data["source"],
+        # Auto mode answers locally only while Netdata does not: a change of source the
+        # page says in a banner, not only in the small "Source:" line.
+        "netdata_down": data["source"] == "local" and metrics.configured_source() == "auto",
+        "filled_from_local": data.get("filled_from_local", 0),
         "cards": cards,
         "disk_forecast": disk_trend.current(),
     }
@@ -84,10 +88,15 @@ def restarts_context() -> dict[str, Any]:
 
 def logs_context(request: HttpRequest) -> dict[str, Any]:
     """The log panel: every configured source marked available or not, and the one
-    shown: the one asked for, else the first that can be read (else the first)."""
+    shown: the one asked for, else the first that can be read (else the first).
+
+    One asked for stays chosen when it cannot be read (its banner says why): a reload
+    never swaps the log under the reader. One no longer configured is said (`log_missing`).
+    """
     statuses = sources.all_statuses()
     names = [status.name for status in statuses]
     chosen = request.GET.get("log")
+    missing = bool(chosen) and chosen not in names
     if chosen not in names:
         chosen = next((status.name for status in statuses if status.available), names[0] if names else None)
     query_error: str | None = None
@@ -99,6 +108,7 @@ def logs_context(request: HttpRequest) -> dict[str, Any]:
     return {
         "log_sources": statuses,
         "log_chosen": chosen,
+        "log_missing": missing,
         "log_tail": shown,
         "log_query": match.text if match else "",
         "log_query_error": query_error,

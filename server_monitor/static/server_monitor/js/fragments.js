@@ -9,6 +9,8 @@
  * so ten open tabs cost the server what one does (docs/architecture.md says why this
  * earns its lines next to plain visibility-based polling). */
 
+import { toSignIn } from "./http.js";
+
 const REFRESH_MS = 10000;
 const RANGED = ["metrics", "sites"]; // fragments drawn for the page's time range
 
@@ -41,7 +43,8 @@ export function startFragments(page) {
     const url = section.dataset.url + (ranged(name) ? "?range=" + encodeURIComponent(asked) : "");
     try {
       const response = await fetch(url, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" });
-      if (response.status === 401 || response.status === 403 || response.redirected) {
+      if (response.redirected) { toSignIn(response); return; } // the session ended
+      if (response.status === 401 || response.status === 403) {
         window.location.reload(); // signed out elsewhere: let the server send us to the login page
         return;
       }

@@ -23,3 +23,14 @@ export function announce(message, kind) {
   region.className = "banner " + (kind || "info");
   region.hidden = false;
 }
+
+/* A signed-out answer to a fetch (the server's redirect to the sign-in page, which says
+ * whether the session expired) is followed by the whole tab, back to this page after. */
+let leaving = false; // several fetches can learn it at once: navigate once
+export function toSignIn(response) {
+  if (leaving) return;
+  leaving = true;
+  const target = new URL(response.url, window.location.href);
+  target.searchParams.set("next", window.location.pathname + window.location.search);
+  window.location.assign(target.href);
+}

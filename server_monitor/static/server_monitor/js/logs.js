@@ -17,6 +17,9 @@ export function startLogPanel(page) {
   const followBox = logPanel.querySelector("input[name=follow]");
   const banner = logPanel.querySelector("[data-log-banner]");
   const filterBox = logPanel.querySelector("[data-log-filter]");
+  const noMatch = logPanel.querySelector("[data-log-empty]");
+  let logAvailable = !(banner && !banner.hidden);
+  let searching = false; // a filter's history is on its way: not yet "no line matches"
   let filterText = filterBox.value;
   let filterTimer = null;
   let socket = null;
@@ -30,10 +33,18 @@ export function startLogPanel(page) {
 
   // The banner, the picker's mark and the lines box always describe the log shown.
   function showAvailability(available, reason) {
+    logAvailable = available;
     banner.hidden = available;
     banner.textContent = available ? "" : reason;
     output.hidden = !available && !output.textContent;
+    showNoMatch();
     const option = picker.selectedOptions[0];
+    if (option && !available) {
+      // The address names the log, so a reload keeps it with its banner instead of
+      // showing the first readable one in its place.
+      const here = new URL(window.location.href);
+      if (here.searchParams.get("log") !== option.value) { here.searchParams.set("log", option.value); history.replaceState(null, "", here); }
+    }
     if (option) {
       option.dataset.available = available ? "true" : "false";
       option.textContent = option.value + (available ? "" : " (unavailable)");
@@ -46,21 +57,60 @@ export function startLogPanel(page) {
   // the lines already shown and those sent before the server had the filter.
   function matches(line) { return !filterText || line.toLowerCase().includes(filterText.toLowerCase()); }
 
+  // A filter that matches nothing says so, instead of an empty box.
+  function showNoMatch() {
+    if (!noMatch) return;
+    if (searching) { noMatch.hidden = true; return; } // its answer decides
+    const none = !!filterText && logAvailable && !output.textContent;
+    noMatch.textContent = "No line matches \u201c" + filterText + "\u201d.";
+    noMatch.hidden = !none;
+    if (none) output.hidden = true;
+    else if (logAvailable || output.textContent) output.hidden = false;
+  }
+
+  // One line as a <span>: its text in text nodes, each match of the filter in a <mark>
+  // (never HTML parsed from a log line).
+  function lineElement(line) {
+    const element = document.createElement("span");
+    const needle = filterText.toLowerCase();
+    const folded = line.toLowerCase();
+    // Lower-casing can change a string's length (rare letters): then no highlight, never a wrong one.
+    if (!needle || folded.length !== line.length) { element.textContent = line; return element; }
+    let from = 0, at = folded.indexOf(needle);
+    while (at >= 0) {
+      if (at > from) element.append(document.createTextNode(line.slice(from, at)));
+      const mark = document.createElement("mark");
+      mark.textContent = line.slice(at, at + needle.length);
+      element.append(mark);
+      from = at + needle.length;
+      at = folded.indexOf(needle, from);
+    }
+    if (from < line.length) element.append(document.createTextNode(line.slice(from)));
+    return element;
+  }
+
   function appendLines(lines) {
     lines = lines.filter(matches);
-    if (!lines.length) return;
+    if (!lines.length) { showNoMatch(); return; }
     const stick = followBox.checked && nearBottom();
-    output.append(document.createTextNode((output.textContent ? "\n" : "") + lines.join("\n")));
+    if (output.firstChild && output.firstChild.nodeType === Node.TEXT_NODE && !output.querySelector("span")) {
+      output.textContent = ""; // the server-rendered lines, replaced by the first message anyway
+    }
+    const chunk = document.createDocumentFragment();
+    lines.forEach(function (line) {
+      if (output.lastChild || chunk.lastChild) chunk.append(document.createTextNode("\n"));
+      chunk.append(lineElement(line));
+    });
+    output.append(chunk);
     received += lines.length;
     counter.textContent = received.toLocaleString() + " lines";
-    // Bound the DOM: keep the last MAX_LOG_LINES lines.
-    const text = output.textContent;
-    let excess = text.split("\n").length - MAX_LOG_LINES;
-    if (excess > 0) {
-      let cut = 0;
-      while (excess-- > 0) cut = text.indexOf("\n", cut) + 1;
-      output.textContent = text.slice(cut);
+    // Bound the DOM: keep the last MAX_LOG_LINES lines (each a span and the line break after it).
+    let excess = output.childElementCount - MAX_LOG_LINES;
+    while (excess-- > 0) {
+      output.firstElementChild.remove();
+      if (output.firstChild && output.firstChild.nodeType === Node.TEXT_NODE) output.firstChild.remove();
     }
+    showNoMatch();
     if (stick) output.scrollTop = output.scrollHeight;
   }
 
@@ -118,6 +168,7 @@ export function startLogPanel(page) {
   // The last matching lines of the whole log (REST search), shown before the live ones.
   async function loadMatches() {
     const wanted = filterText, log = picker.value;
+    searching = true; showNoMatch();
     const url = logsApi + "/" + encodeURIComponent(log) + "?lines=200&q=" + encodeURIComponent(wanted);
     try {
       const response = await fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } });
@@ -125,9 +176,11 @@ export function startLogPanel(page) {
       if (wanted !== filterText || log !== picker.value || !Array.isArray(body.lines)) return;
       const live = output.textContent; // lines that arrived meanwhile come after the history
       output.textContent = ""; received = 0;
+      searching = false;
       appendLines(body.lines);
       if (live) appendLines(live.split("\n"));
     } catch (error) { /* the live lines still come */ }
+    if (wanted === filterText) { searching = false; showNoMatch(); }
   }
 
   function setFilter() {
@@ -139,7 +192,7 @@ export function startLogPanel(page) {
     if (next) url.searchParams.set("q", next); else url.searchParams.delete("q");
     history.replaceState(null, "", url);
     output.textContent = ""; received = 0; counter.textContent = "0 lines";
-    if (!next) { connect(); return; } // cleared: the last lines again, unfiltered
+    if (!next) { showNoMatch(); connect(); return; } // cleared: the last lines again, unfiltered
     sendJson({ action: "filter", q: next });
     loadMatches();
   }
