@@ -20,7 +20,7 @@ def fresh_metrics():
 def fragment(user) -> str:
     client = Client()
     client.force_login(user)
-    response = client.get("/partials/metrics?range=5m")
+    response = client.get("/fragments/metrics?range=5m")
     assert response.status_code == 200
     return response.content.decode()
 

@@ -49,7 +49,7 @@ def test_a_request_of_the_person_moves_the_expiry_a_full_lifetime_ahead(viewer):
     client = signed_in(viewer)
     age_the_session(client, seconds_left=30)
 
-    response = client.get("/partials/services")
+    response = client.get("/fragments/services")
 
     assert response.status_code == 200
     left = session_row(client).expire_date - timezone.now()
@@ -61,7 +61,7 @@ def test_the_page_s_background_refresh_does_not_keep_a_session_alive(viewer):
     client = signed_in(viewer)
     age_the_session(client, seconds_left=30)
 
-    response = client.get("/partials/services", **POLL)
+    response = client.get("/fragments/services", **POLL)
 
     assert response.status_code == 200
     assert session_row(client).expire_date - timezone.now() <= timedelta(seconds=30)
@@ -80,10 +80,10 @@ def test_still_here_from_the_page_moves_the_expiry(viewer):
 
 def test_the_expiry_moves_at_most_once_a_minute(viewer):
     client = signed_in(viewer)
-    client.get("/partials/services")
+    client.get("/fragments/services")
     before = session_row(client).expire_date
 
-    response = client.get("/partials/services")
+    response = client.get("/fragments/services")
 
     assert "sessionid" not in response.cookies  # not saved again
     assert session_row(client).expire_date == before
@@ -93,10 +93,10 @@ def test_an_expired_session_is_sent_to_sign_in_with_expired_and_the_page_says_so
     client = signed_in(viewer)
     Session.objects.all().update(expire_date=timezone.now() - timedelta(seconds=1))
 
-    response = client.get("/partials/metrics", **POLL)
+    response = client.get("/fragments/metrics", **POLL)
 
     assert response.status_code == 302
-    assert response["Location"].startswith("/accounts/login/?next=/partials/metrics")
+    assert response["Location"].startswith("/accounts/login/?next=/fragments/metrics")
     assert response["Location"].endswith("&expired=1")
     page = client.get(response["Location"]).content.decode()
     assert "Your session expired; sign in again." in page

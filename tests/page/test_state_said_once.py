@@ -37,7 +37,7 @@ def test_a_failed_unit_card_says_failed_once_with_systemd_s_words_in_its_title(f
     client = Client()
     client.force_login(viewer)
 
-    html = client.get("/partials/services").content.decode()
+    html = client.get("/fragments/services").content.decode()
     card = re.search(r'data-service="nginx".*?</article>', html, re.S).group(0)
 
     badge = re.search(r'<span class="badge (\w+)" title="([^"]*)">([^<]*)</span>', card)
