@@ -16,6 +16,7 @@ Neither says anything about any other account.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -23,9 +24,14 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.decorators import login_required
+from django.contrib.sessions.exceptions import SessionInterrupted
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
 from django.views.decorators.http import require_POST
+
+logger = logging.getLogger(__name__)
 
 BACKGROUND_POLL = "fetch"  # the X-Requested-With value of status.js's refresh
 ACTIVE_AT = "wpdash_active_at"  # in the session: when its expiry was last moved (Unix seconds)
@@ -53,24 +59,27 @@ class SessionActivityMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         had_cookie = settings.SESSION_COOKIE_NAME in request.COOKIES
+        response = self.get_response(request)
         if had_cookie and not is_background_poll(request):
             self._note_activity(request)
-        response = self.get_response(request)
         if had_cookie and response.status_code in REDIRECTS and not request.user.is_authenticated:
             self._mark_expired(response)
         return response
 
     @staticmethod
     def _note_activity(request: HttpRequest) -> None:
+        """After the view: a session the view left alone is changed only by this, so the
+        session middleware knows its save is a slide that may fail without harm."""
         session = request.session
-        if session.get(SESSION_KEY) is None:
-            return  # nobody signed in: nothing to keep alive
+        if session.modified or session.get(SESSION_KEY) is None:
+            return  # saved anyway (sign-in, a message), or nobody signed in: nothing to keep alive
         now = int(time.time())
         last = session.get(ACTIVE_AT)
         if not isinstance(last, int) or now - last >= refresh_every():
             # A changed session is saved with a new expiry (now + SESSION_COOKIE_AGE),
             # in the database and in the cookie's Max-Age alike.
             session[ACTIVE_AT] = now
+            request.session_slide_only = True  # type: ignore[attr-defined]
 
     @staticmethod
     def _mark_expired(response: HttpResponse) -> None:
@@ -82,6 +91,21 @@ class SessionActivityMiddleware:
             return  # a sign-out says so itself
         query.append((EXPIRED, "1"))
         response["Location"] = urlunsplit(location._replace(query=urlencode(query, safe="/")))
+
+
+class SessionMiddleware(DjangoSessionMiddleware):
+    """Django's, except that a slide that cannot be saved (the database locked or full for
+    a moment) costs the slide, not the answer: the view's work is done and its answer is
+    sent as it is, with the session as it was; the next request slides it."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        try:
+            return super().process_response(request, response)
+        except (SessionInterrupted, DatabaseError) as error:
+            if not getattr(request, "session_slide_only", False):
+                raise
+            logger.info("a session's expiry was not moved this time: %s", error.__class__.__name__)
+            return response
 
 
 @require_POST

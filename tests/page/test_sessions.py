@@ -7,7 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
+from django.db import DatabaseError
 from django.test import Client
 from django.utils import timezone
 
@@ -134,3 +136,32 @@ def test_a_signed_out_session_cookie_is_no_longer_kept_alive(viewer):
     assert response.status_code == 302
     assert "expired=1" in response["Location"]
     assert not Session.objects.filter(session_key=key).exists()
+
+
+def test_a_slide_that_cannot_be_saved_costs_the_slide_not_the_answer(viewer, monkeypatch):
+    client = signed_in(viewer)
+    age_the_session(client, seconds_left=300)
+    before = session_row(client).expire_date
+
+    def database_locked(self, must_create=False):
+        raise DatabaseError("database is locked")
+
+    monkeypatch.setattr(SessionStore, "save", database_locked)
+    response = client.get("/fragments/services")
+    monkeypatch.undo()
+
+    assert response.status_code == 200
+    assert b'data-service="nginx"' in response.content
+    assert session_row(client).expire_date == before  # not moved this time
+    assert client.get("/fragments/services").status_code == 200  # and the next request slides it
+    assert session_row(client).expire_date > before
+
+
+def test_a_failing_save_the_view_asked_for_is_still_an_error(viewer, monkeypatch):
+    # Only a slide is skipped: a session the view changed (here: signing in) must be saved.
+    def database_locked(self, must_create=False):
+        raise DatabaseError("database is locked")
+
+    monkeypatch.setattr(SessionStore, "save", database_locked)
+    with pytest.raises(DatabaseError):
+        Client().post("/accounts/login/", {"username": viewer.get_username(), "password": PASSWORD})
