@@ -43,7 +43,7 @@ def page(user, path="/"):
 def alerts_part(html):
     match = re.search(
         r'<div data-fragment="alerts"[^>]*>(.*?)</div>\s*\n\s*'
-        r'(?:<div data-fragment="approvals"|<section class="section" aria-labelledby="metrics)',
+        r'(?:<div data-fragment="approvals"|<section class="section" id="health")',
         html,
         re.S,
     )

@@ -181,3 +181,22 @@ def test_a_form_post_while_signed_out_goes_to_sign_in(client, operator, fake_sys
 
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
     assert fake_systemd.restarts() == []
+
+
+def test_without_approval_mode_the_page_neither_shows_nor_refreshes_the_section(browser_of, approver, settings):
+    settings.WPDASH_RESTART_APPROVAL = False
+
+    html = browser_of(approver).get("/").content.decode()
+
+    assert 'data-fragment="approvals"' not in html  # no section, and no request every 10 s for it
+
+
+def test_a_request_left_from_approval_mode_is_still_shown_after_it_is_turned_off(
+    browser_of, operator, approver, settings
+):
+    action = requested(operator)
+    settings.WPDASH_RESTART_APPROVAL = False
+
+    html = browser_of(approver).get("/").content.decode()
+
+    assert 'data-fragment="approvals"' in html and f'data-approval="{action.pk}"' in html

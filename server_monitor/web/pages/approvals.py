@@ -2,7 +2,7 @@
 
 Without JavaScript each button is a form POSTed here (CSRF-checked), answered with a
 redirect back to the page and a message; with JavaScript
-(static/server_monitor/approvals.js) the same buttons call the API after a
+(static/server_monitor/js/approvals.js) the same buttons call the API after a
 confirmation dialog. Who may do what, expiry and every transition are the restart
 workflow's (workflows.restart, workflows.pending); these views only present.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
@@ -31,7 +32,12 @@ REASON_CHARACTERS = 1000  # as the API's RestartRejectSerializer
 
 def approvals_context(request: HttpRequest) -> dict[str, Any]:
     awaiting, recent = restart.waiting_for(request.user)
-    return {"approvals_awaiting": awaiting, "approvals_recent": recent}
+    return {
+        "approvals_awaiting": awaiting,
+        "approvals_recent": recent,
+        # Without approval mode (and nothing left from it) the page neither shows nor refreshes it.
+        "approvals_shown": settings.WPDASH_RESTART_APPROVAL or bool(awaiting or recent),
+    }
 
 
 @login_required
