@@ -60,10 +60,17 @@ class SessionActivityMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         had_cookie = settings.SESSION_COOKIE_NAME in request.COOKIES
         response = self.get_response(request)
-        if had_cookie and not is_background_poll(request):
-            self._note_activity(request)
-        if had_cookie and response.status_code in REDIRECTS and not request.user.is_authenticated:
-            self._mark_expired(response)
+        if not had_cookie:
+            return response
+        try:
+            if not is_background_poll(request):
+                self._note_activity(request)
+            if response.status_code in REDIRECTS and not request.user.is_authenticated:
+                self._mark_expired(response)
+        except DatabaseError as error:
+            # Reading the session needs the database; when it is locked or gone the answer
+            # (often DatabaseUnavailableMiddleware's 503) goes out as it is, without a slide.
+            logger.info("a session's activity was not noted this time: %s", error.__class__.__name__)
         return response
 
     @staticmethod
