@@ -144,13 +144,14 @@ def _mount(*args: str) -> None:
 
 def _confine(sandbox: Sandbox) -> None:
     # Each allowed path becomes a mount of its own first, so that remounting the root
-    # read-only and non-executable afterwards leaves them as configured.
-    for path in sandbox.exec_paths:
+    # read-only and non-executable afterwards leaves them as configured. Outer paths are
+    # mounted before the paths inside them, so the most specific setting wins, as in
+    # systemd (a venv under a writable /tmp stays executable).
+    allowed = [(path, "ro,exec") for path in sandbox.exec_paths]
+    allowed += [(path, "rw,noexec") for path in sandbox.writable_paths]
+    for path, options in sorted(allowed, key=lambda item: len(Path(item[0]).parts)):
         _mount("--bind", path, path)
-        _mount("-o", "remount,bind,ro,exec", path)
-    for path in sandbox.writable_paths:
-        _mount("--bind", path, path)
-        _mount("-o", "remount,bind,rw,noexec", path)
+        _mount("-o", f"remount,bind,{options}", path)
     flags = ["remount", "bind"]
     flags.append("ro" if sandbox.read_only_root else "rw")
     flags.append("noexec" if sandbox.no_exec_root else "exec")
