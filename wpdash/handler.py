@@ -27,6 +27,7 @@ from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers import asgi, base
 from django.core.handlers.asgi import get_script_prefix
+from django.db import close_old_connections
 from django.http import HttpResponseBase
 from django.urls import set_script_prefix
 
@@ -74,4 +75,8 @@ class ASGIHandler(asgi.ASGIHandler):
             # The body is bytes already: request_finished (close_old_connections) in this
             # thread, before the answer goes out, as a WSGI worker ends a request.
             response.close()
+        else:
+            # Its close (and request_finished) come after the sending, in whichever
+            # request thread is free: this thread's connections are looked after now.
+            close_old_connections()
         return response
